@@ -1,7 +1,7 @@
 package packet
 
 import (
-	"strings"
+	"errors"
 
 	"github.com/ternmq/mqtt/topic"
 )
@@ -101,7 +101,7 @@ func (p *Publish) decode(d *decoder) {
 		d.protocol("DUP set on a QoS 0 message") // MQTT-3.3.1-2
 		return
 	}
-	p.Topic = d.str("Topic Name")
+	p.Topic = d.strUnchecked("Topic Name") // checked below, in one pass
 	if p.QoS > QoS0 {
 		p.PacketID = d.u16("Packet Identifier")
 		if d.err == nil && p.PacketID == 0 {
@@ -122,8 +122,12 @@ func (p *Publish) decode(d *decoder) {
 	case p.Topic == "":
 		d.protocol("empty Topic Name") // MQTT-4.7.3-1
 	default:
-		if strings.ContainsAny(p.Topic, "+#") {
-			d.protocol("wildcard in Topic Name") // MQTT-3.3.2-2
+		if err := topic.CheckName(p.Topic); err != nil {
+			if errors.Is(err, topic.ErrWildcard) {
+				d.protocol("wildcard in Topic Name") // MQTT-3.3.2-2
+			} else {
+				d.malformed("Topic Name: " + topicErr(err)) // MQTT-1.5.4-1, MQTT-1.5.4-2
+			}
 		}
 	}
 	if b := d.rest(); len(b) > 0 {

@@ -271,7 +271,7 @@ func (d *decoder) bytes(n int, what string) []byte {
 // bin reads Binary Data. The result is never nil, so that an empty value
 // is told from an absent one.
 func (d *decoder) bin(what string) []byte {
-	n := d.u16(what + " length")
+	n := d.u16(what)
 	return d.bytes(int(n), what)
 }
 
@@ -289,7 +289,7 @@ func (d *decoder) str(what string) string {
 
 // strUnchecked reads a string whose content the caller checks.
 func (d *decoder) strUnchecked(what string) string {
-	n := int(d.u16(what + " length"))
+	n := int(d.u16(what))
 	b := d.bytes(n, what)
 	if len(b) == 0 {
 		return ""

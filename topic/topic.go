@@ -137,6 +137,13 @@ const (
 // and nil.
 func scan(s string, from, what int) (off int, err error) {
 	for i := from; i < len(s); {
+		// Skip eight plain bytes at a time: no NUL, '+', '#' or byte >= 0x80.
+		for i+8 <= len(s) && plain8(load8(s, i)) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if plain[c] {
 			i++
@@ -168,6 +175,27 @@ func scan(s string, from, what int) (off int, err error) {
 		i++
 	}
 	return -1, nil
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// load8 returns the eight bytes of s at i as one little-endian word; the
+// compiler makes it a single load.
+func load8(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// plain8 reports whether all eight bytes of w are plain: below 0x80 and none
+// of NUL, '+' or '#'. zero(x) sets a byte's high bit where x's byte is 0,
+// exactly, given that no byte of w has its high bit set.
+func plain8(w uint64) bool {
+	zero := func(x uint64) uint64 { return (x - ones) &^ x & highs }
+	return (w&highs | zero(w) | zero(w^('+'*ones)) | zero(w^('#'*ones))) == 0
 }
 
 // CheckName reports whether name is a valid topic name, as carried by a

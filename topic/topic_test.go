@@ -258,3 +258,34 @@ func TestCheckNoAlloc(t *testing.T) {
 		t.Errorf("SplitShared: %v allocs, want 0", n)
 	}
 }
+
+// TestScanEveryOffset puts each kind of byte that needs a closer look at
+// every offset of names of several lengths, so that the eight-bytes-at-a-time
+// fast path in scan is tested on both sides of every word boundary.
+func TestScanEveryOffset(t *testing.T) {
+	for n := 1; n <= 25; n++ {
+		for i := 0; i < n; i++ {
+			for _, c := range []struct {
+				b    string
+				want error
+			}{
+				{"\x00", ErrNull},
+				{"+", ErrWildcard},
+				{"#", ErrWildcard},
+				{"\xff", ErrInvalidUTF8},
+				{"\x80", ErrInvalidUTF8},
+			} {
+				name := strings.Repeat("a", i) + c.b + strings.Repeat("b", n-i-1)
+				err := CheckName(name)
+				var e *Error
+				if !errors.Is(err, c.want) || !errors.As(err, &e) || e.Offset != i {
+					t.Fatalf("CheckName(%q) = %v, want %v at byte %d", name, err, c.want, i)
+				}
+			}
+			ok := strings.Repeat("a", i) + "é" + strings.Repeat("b", n-i-1)
+			if err := CheckName(ok); err != nil {
+				t.Fatalf("CheckName(%q) = %v", ok, err)
+			}
+		}
+	}
+}
