@@ -15,8 +15,8 @@ func FuzzDecodeV5(f *testing.F)   { fuzzDecode(f, V5) }
 // fuzzDecode checks, for any input: decoding never panics; what decodes
 // encodes again, to exactly the length its fixed header states; decoding
 // that encoding gives an equal packet, which encodes to the same bytes; and
-// the Reader agrees with Decode. The seeds are the golden packets of v, and
-// the corpus under testdata/fuzz.
+// the Reader agrees with Decode. The seeds are the golden, invalid and Mosquitto-captured
+// packets of v, and the corpus under testdata/fuzz.
 func fuzzDecode(f *testing.F, v Version) {
 	for _, g := range goldens {
 		for _, gv := range g.versions {
@@ -26,6 +26,11 @@ func fuzzDecode(f *testing.F, v Version) {
 		}
 	}
 	for _, c := range invalids {
+		if c.v == v {
+			f.Add(unhex(f, c.hex))
+		}
+	}
+	for _, c := range captured {
 		if c.v == v {
 			f.Add(unhex(f, c.hex))
 		}
