@@ -107,7 +107,7 @@ func (p *Connect) write(w *writer) {
 				w.fail(ReasonMalformedPacket, "Will QoS "+p.Will.QoS.String())
 			}
 			if err := topic.CheckName(p.Will.Topic); err != nil {
-				w.fail(ReasonTopicNameInvalid, "Will Topic: "+topicErr(err))
+				w.failTopic(ReasonTopicNameInvalid, "Will Topic", err)
 			}
 		}
 	}
@@ -196,7 +196,7 @@ func (p *Connect) decode(d *decoder) {
 		w.Topic = d.str("Will Topic")
 		if d.err == nil {
 			if err := topic.CheckName(w.Topic); err != nil {
-				d.fail(&Error{Code: ReasonTopicNameInvalid, Packet: TypeConnect, Reason: "Will Topic: " + topicErr(err)})
+				d.fail(topicError(ReasonTopicNameInvalid, TypeConnect, false, "Will Topic", err))
 			}
 		}
 		if b := d.bin("Will Payload"); len(b) > 0 {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/ternmq/mqtt/topic"
 )
 
 func TestAppendRefuses(t *testing.T) {
@@ -191,5 +193,20 @@ func TestPropertyTable(t *testing.T) {
 	}
 	if _, ok := ReasonBanned.ReturnCodeV3(); ok {
 		t.Error("Banned has a 3.x return code")
+	}
+}
+
+func TestErrorUnwrapsTopic(t *testing.T) {
+	_, err := (&Publish{Topic: "a/+"}).Append(nil, V5)
+	if !errors.Is(err, topic.ErrWildcard) {
+		t.Errorf("encoding: %v does not wrap topic.ErrWildcard", err)
+	}
+	_, _, err = Decode(unhex(t, "30 05 0003 612f23"), V311)
+	if !errors.Is(err, topic.ErrWildcard) || !errors.Is(err, ErrProtocol) {
+		t.Errorf("decoding: %v does not wrap topic.ErrWildcard and match ErrProtocol", err)
+	}
+	_, err = (&Subscribe{PacketID: 1, Subscriptions: []Subscription{{Filter: "a#"}}}).Append(nil, V311)
+	if !errors.Is(err, topic.ErrBadWildcard) {
+		t.Errorf("SUBSCRIBE: %v does not wrap topic.ErrBadWildcard", err)
 	}
 }

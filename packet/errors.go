@@ -14,6 +14,7 @@ type Error struct {
 	Packet Type       // the packet concerned; 0 when not known yet
 	Encode bool       // true when the error comes from encoding
 	Reason string     // what is wrong, in words
+	Err    error      // the underlying cause, if any (a *topic.Error)
 }
 
 func (e *Error) Error() string {
@@ -47,6 +48,10 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Code == e.Code && t.Reason == ""
 }
 
+// Unwrap returns the underlying cause, so that errors.Is(err,
+// topic.ErrWildcard) holds for an encoding refused for a wildcard topic.
+func (e *Error) Unwrap() error { return e.Err }
+
 // Sentinels for errors.Is; they match any *Error with their code.
 var (
 	ErrMalformed  error = &Error{Code: ReasonMalformedPacket}
@@ -67,8 +72,12 @@ func encodeErr(t Type, code ReasonCode, reason string) *Error {
 	return &Error{Code: code, Packet: t, Encode: true, Reason: reason}
 }
 
-// topicErr returns the text of an error from package topic without its
-// "mqtt: " prefix, to stand inside an *Error's message.
-func topicErr(err error) string {
-	return strings.TrimPrefix(err.Error(), "mqtt: ")
+// topicError returns an *Error for a topic name or filter that package
+// topic refused, wrapping its error.
+func topicError(code ReasonCode, t Type, encode bool, what string, err error) *Error {
+	reason := strings.TrimPrefix(err.Error(), "mqtt: ")
+	if what != "" {
+		reason = what + ": " + reason
+	}
+	return &Error{Code: code, Packet: t, Encode: encode, Reason: reason, Err: err}
 }

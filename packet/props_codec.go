@@ -67,7 +67,7 @@ func (w *writer) propList(p *Properties, in uint16) {
 	if p.ResponseTopic != "" {
 		if w.count {
 			if err := topic.CheckName(p.ResponseTopic); err != nil {
-				w.fail(ReasonProtocolError, "Response Topic: "+topicErr(err))
+				w.failTopic(ReasonProtocolError, "Response Topic", err)
 			}
 		}
 		w.prop(PropResponseTopic, in)
@@ -240,7 +240,7 @@ func (d *decoder) prop(p *Properties, id PropertyID) {
 		p.ResponseTopic = d.str(name)
 		if d.err == nil {
 			if err := topic.CheckName(p.ResponseTopic); err != nil {
-				d.protocol("Response Topic: " + topicErr(err)) // MQTT-3.3.2-14
+				d.fail(topicError(ReasonProtocolError, d.t, false, "Response Topic", err)) // MQTT-3.3.2-14
 			}
 		}
 	case PropCorrelationData:

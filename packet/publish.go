@@ -64,7 +64,7 @@ func (p *Publish) write(w *writer) {
 		}
 		if p.Topic != "" || w.v != V5 || p.Properties.TopicAlias == 0 {
 			if err := topic.CheckName(p.Topic); err != nil {
-				w.fail(ReasonTopicNameInvalid, topicErr(err))
+				w.failTopic(ReasonTopicNameInvalid, "", err)
 			}
 		}
 	}
@@ -124,9 +124,9 @@ func (p *Publish) decode(d *decoder) {
 	default:
 		if err := topic.CheckName(p.Topic); err != nil {
 			if errors.Is(err, topic.ErrWildcard) {
-				d.protocol("wildcard in Topic Name") // MQTT-3.3.2-2
+				d.fail(topicError(ReasonProtocolError, TypePublish, false, "wildcard in Topic Name", err)) // MQTT-3.3.2-2
 			} else {
-				d.malformed("Topic Name: " + topicErr(err)) // MQTT-1.5.4-1, MQTT-1.5.4-2
+				d.fail(topicError(ReasonMalformedPacket, TypePublish, false, "Topic Name", err)) // MQTT-1.5.4-1, MQTT-1.5.4-2
 			}
 		}
 	}

@@ -73,7 +73,7 @@ func (p *Subscribe) write(w *writer) {
 
 func (s *Subscription) check(w *writer) {
 	if err := topic.CheckFilter(s.Filter); err != nil {
-		w.fail(ReasonTopicFilterInvalid, topicErr(err))
+		w.failTopic(ReasonTopicFilterInvalid, "", err)
 	}
 	switch {
 	case !s.QoS.Valid():

@@ -35,7 +35,7 @@ func (p *Unsubscribe) write(w *writer) {
 		}
 		for _, f := range p.Filters {
 			if err := topic.CheckFilter(f); err != nil {
-				w.fail(ReasonTopicFilterInvalid, topicErr(err))
+				w.failTopic(ReasonTopicFilterInvalid, "", err)
 			}
 		}
 	}

@@ -63,6 +63,13 @@ func (w *writer) fail(code ReasonCode, reason string) {
 	}
 }
 
+// failTopic records a topic name or filter that package topic refused.
+func (w *writer) failTopic(code ReasonCode, what string, err error) {
+	if w.err == nil {
+		w.err = topicError(code, w.t, true, what, err)
+	}
+}
+
 // header ends the counting pass: it checks the body's size, appends the fixed
 // header to dst and readies w for the appending pass.
 func (w *writer) header(dst []byte, flags byte) ([]byte, error) {
