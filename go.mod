@@ -3,3 +3,11 @@ module github.com/ternmq/mqtt
 // Go 1.22: range over integers and per-iteration loop variables;
 // unsafe.String (1.20) and the min/max builtins (1.21) are used too.
 go 1.22
+
+require github.com/mochi-mqtt/server/v2 v2.7.9
+
+require (
+	github.com/gorilla/websocket v1.5.0 // indirect
+	github.com/rs/xid v1.4.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
+)

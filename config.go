@@ -1,0 +1,293 @@
+package mqtt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/ternmq/mqtt/packet"
+	"github.com/ternmq/mqtt/topic"
+)
+
+// Dialer opens the network connection to a broker. It is how the client is
+// separated from the network stack: any net.Conn will do.
+type Dialer interface {
+	Dial(ctx context.Context, u *url.URL) (net.Conn, error)
+}
+
+// DialerFunc adapts a function to a Dialer.
+type DialerFunc func(ctx context.Context, u *url.URL) (net.Conn, error)
+
+// Dial calls f.
+func (f DialerFunc) Dial(ctx context.Context, u *url.URL) (net.Conn, error) { return f(ctx, u) }
+
+// tcpDialer dials mqtt:// and tcp:// URLs over TCP.
+type tcpDialer struct{}
+
+func (tcpDialer) Dial(ctx context.Context, u *url.URL) (net.Conn, error) {
+	switch u.Scheme {
+	case "mqtt", "tcp":
+	default:
+		return nil, fmt.Errorf("mqtt: no dialer for scheme %q: set Config.Dialer", u.Scheme)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", hostPort(u, "1883"))
+}
+
+// hostPort returns u's host and port, with def for a missing port.
+func hostPort(u *url.URL, def string) string {
+	port := u.Port()
+	if port == "" {
+		port = def
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
+// Config configures a Client. Its zero value works but for Broker; each
+// field's comment gives its default.
+type Config struct {
+	// Broker is the server's URL: mqtt://host:port or tcp://host:port
+	// (port 1883 if none). A custom Dialer may accept other schemes.
+	Broker string
+	// Dialer opens the network connection. If nil, TCP.
+	Dialer Dialer
+
+	// Version is the protocol: packet.V31, packet.V311 or packet.V5. If
+	// zero, 5.0.
+	Version packet.Version
+	// Fallback retries with the next older version (5.0, then 3.1.1, then
+	// 3.1) when the broker refuses the protocol version or closes the
+	// connection in answer to CONNECT.
+	Fallback bool
+
+	// ClientID identifies the client to the broker. If empty: in 5.0 the
+	// broker assigns one (see Negotiated.AssignedClientID); in 3.x a
+	// unique one is made from ClientIDPrefix (default "tern-") and the
+	// time, as the seed demo's GENERATE_UNIQUE_CLIENT_ID does.
+	ClientID string
+	// ClientIDPrefix, if set and ClientID is empty, makes the client ID
+	// the prefix followed by the current time in microseconds, in every
+	// version.
+	ClientIDPrefix string
+
+	// Username and Password authenticate the client. Password is sent
+	// when not nil, Username when not empty. Neither is ever logged.
+	Username string
+	Password []byte
+
+	// KeepAlive is the longest time the client stays silent: it sends
+	// PINGREQ when it has sent nothing for this long (MQTT-3.1.2-20). A
+	// Server Keep Alive in CONNACK replaces it (MQTT-3.1.2-21). If zero,
+	// 60 seconds; negative turns keep-alive off. Whole seconds, at most
+	// 65,535.
+	KeepAlive time.Duration
+	// PingTimeout is how long the client waits, after a PINGREQ, for the
+	// broker to send anything before it declares the connection dead
+	// (ErrPingTimeout). If zero, 10 seconds.
+	PingTimeout time.Duration
+	// ConnectTimeout bounds the wait for CONNACK. If zero, 30 seconds.
+	ConnectTimeout time.Duration
+	// WriteTimeout bounds each write to the network (ErrWriteTimeout). If
+	// zero, 30 seconds.
+	WriteTimeout time.Duration
+
+	// Persistent asks the broker to keep the session between connections
+	// (Clean Start / Clean Session 0). If false, every connection starts a
+	// new session. In 5.0 the session outlives the connection only for
+	// SessionExpiry.
+	Persistent bool
+	// SessionExpiry is the MQTT 5.0 Session Expiry Interval: how long the
+	// broker keeps the session after the connection ends. If zero, the
+	// session ends with the connection; math.MaxUint32 seconds or more
+	// means never.
+	SessionExpiry time.Duration
+
+	// Will is the Last Will: the message the broker publishes when the
+	// connection ends without a normal DISCONNECT. Its Properties carry the
+	// 5.0 Will Properties (WillDelayInterval, MessageExpiryInterval,
+	// ContentType, ResponseTopic, CorrelationData, PayloadFormat, User).
+	Will *Message
+
+	// ReceiveMaximum is how many QoS 1 and 2 messages the broker may send
+	// before this client acknowledges them (MQTT 5.0; in 3.x it is only
+	// enforced). A broker that exceeds it is disconnected with 0x93. If
+	// zero, 65,535 (not sent).
+	ReceiveMaximum uint16
+	// MaximumPacketSize is the largest packet this client accepts; a
+	// larger one ends the connection (5.0: DISCONNECT 0x95). If zero, no
+	// limit is announced and packets up to 268,435,460 bytes are read.
+	MaximumPacketSize uint32
+	// TopicAliasMaximum is how many topic aliases the broker may use when
+	// sending to this client (MQTT 5.0). If zero, none.
+	TopicAliasMaximum uint16
+	// RequestResponseInfo asks the broker for Response Information
+	// (MQTT 5.0 section 3.1.2.11.6).
+	RequestResponseInfo bool
+	// NoProblemInfo asks the broker not to send Reason Strings and User
+	// Properties on errors (Request Problem Information 0, MQTT 5.0).
+	NoProblemInfo bool
+	// UserProperties are sent in CONNECT (MQTT 5.0).
+	UserProperties []packet.UserProperty
+	// AuthMethod and AuthData start MQTT 5.0 enhanced authentication.
+	AuthMethod string
+	AuthData   []byte
+
+	// MaxInflight is how many QoS 1 and 2 publishes may await their
+	// acknowledgement at once; a Publish beyond it waits for room. The
+	// broker's Receive Maximum lowers it (MQTT 5.0). If zero, 65,535.
+	MaxInflight int
+
+	// DefaultHandler receives messages that match no subscription's
+	// handler. If nil, such messages are acknowledged and dropped.
+	DefaultHandler Handler
+	// OnEvent receives connection events, on the dispatcher goroutine, in
+	// order with message deliveries. It may call any method of the Client.
+	OnEvent func(Event)
+	// Logger receives the client's log records. If nil, nothing is
+	// logged. Passwords, authentication data and payloads are never logged.
+	Logger *slog.Logger
+}
+
+const (
+	defaultKeepAlive      = 60 * time.Second
+	defaultPingTimeout    = 10 * time.Second
+	defaultConnectTimeout = 30 * time.Second
+	defaultWriteTimeout   = 30 * time.Second
+)
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// settings is a Config checked and with its defaults applied.
+type settings struct {
+	Config
+	url       *url.URL
+	keepAlive uint16 // seconds
+}
+
+// check validates cfg and applies defaults; it refuses what would be
+// refused by the broker or the specification before anything is sent.
+func (cfg Config) check() (*settings, error) {
+	s := &settings{Config: cfg}
+	if cfg.Broker == "" {
+		return nil, errors.New("mqtt: Config.Broker is empty")
+	}
+	u, err := url.Parse(cfg.Broker)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt: Config.Broker: %w", err)
+	}
+	s.url = u
+	if s.Dialer == nil {
+		s.Dialer = tcpDialer{}
+	}
+	if s.Version == 0 {
+		s.Version = packet.V5
+	}
+	if !s.Version.Valid() {
+		return nil, fmt.Errorf("mqtt: Config.Version %v is not 3 (3.1), 4 (3.1.1) or 5 (5.0)", s.Version)
+	}
+	switch ka := cfg.KeepAlive; {
+	case ka == 0:
+		s.keepAlive = uint16(defaultKeepAlive / time.Second)
+	case ka < 0:
+		s.keepAlive = 0
+	case ka > math.MaxUint16*time.Second:
+		return nil, fmt.Errorf("mqtt: Config.KeepAlive %v is over 65,535 seconds", ka)
+	default:
+		s.keepAlive = uint16((ka + time.Second - 1) / time.Second)
+	}
+	s.PingTimeout = orDefault(cfg.PingTimeout, defaultPingTimeout)
+	s.ConnectTimeout = orDefault(cfg.ConnectTimeout, defaultConnectTimeout)
+	s.WriteTimeout = orDefault(cfg.WriteTimeout, defaultWriteTimeout)
+	if s.MaxInflight <= 0 || s.MaxInflight > 65535 {
+		s.MaxInflight = 65535
+	}
+	if w := cfg.Will; w != nil {
+		if err := topic.CheckName(w.Topic); err != nil {
+			return nil, fmt.Errorf("mqtt: Config.Will: %w", err)
+		}
+		if !w.QoS.Valid() {
+			return nil, fmt.Errorf("mqtt: Config.Will: %v", w.QoS)
+		}
+	}
+	if s.Logger == nil {
+		s.Logger = slog.New(discardHandler{})
+	}
+	return s, nil
+}
+
+// clientID returns the client identifier to send for version v.
+func (s *settings) clientID(v packet.Version, now time.Time) string {
+	if s.ClientID != "" {
+		return s.ClientID
+	}
+	prefix := s.ClientIDPrefix
+	if prefix == "" {
+		if v == packet.V5 {
+			return "" // the server assigns one (MQTT-3.2.2-16)
+		}
+		prefix = "tern-"
+	}
+	id := prefix + strconv.FormatInt(now.UnixMicro(), 10)
+	if v == packet.V31 && len(id) > 23 {
+		id = id[len(id)-23:] // MQTT 3.1 allows at most 23 characters
+	}
+	return id
+}
+
+// connectPacket builds the CONNECT for version v.
+func (s *settings) connectPacket(v packet.Version, now time.Time) *packet.Connect {
+	c := &packet.Connect{
+		ClientID:   s.clientID(v, now),
+		CleanStart: !s.Persistent,
+		KeepAlive:  s.keepAlive,
+		Username:   s.Username,
+		Password:   s.Password,
+	}
+	if w := s.Will; w != nil {
+		c.Will = &packet.Will{Topic: w.Topic, Payload: w.Payload, QoS: w.QoS, Retain: w.Retain, Properties: w.Properties}
+	}
+	if v == packet.V5 {
+		p := &c.Properties
+		if s.SessionExpiry > 0 {
+			secs := uint32(math.MaxUint32)
+			if s.SessionExpiry < math.MaxUint32*time.Second {
+				secs = uint32(s.SessionExpiry / time.Second)
+			}
+			p.SessionExpiryInterval = &secs
+		}
+		p.ReceiveMaximum = s.ReceiveMaximum
+		p.MaximumPacketSize = s.MaximumPacketSize
+		p.TopicAliasMaximum = s.TopicAliasMaximum
+		p.RequestResponseInfo = s.RequestResponseInfo
+		if s.NoProblemInfo {
+			no := false
+			p.RequestProblemInfo = &no
+		}
+		p.User = s.UserProperties
+		p.AuthMethod = s.AuthMethod
+		p.AuthData = s.AuthData
+	}
+	return c
+}
+
+// discardHandler is an slog.Handler that drops everything (slog's own
+// DiscardHandler needs Go 1.24).
+type discardHandler struct{}
+
+func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
+func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
+func (d discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return d }
+func (d discardHandler) WithGroup(string) slog.Handler           { return d }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,149 @@
+package mqtt
+
+import (
+	"sync"
+)
+
+// EventKind is what happened to the connection.
+type EventKind uint8
+
+// Event kinds.
+const (
+	// EventConnected: a connection was established; Event.Negotiated holds
+	// its settings.
+	EventConnected EventKind = iota + 1
+	// EventDisconnected: the connection ended; Event.Err says why, and
+	// errors.Is tells the causes apart: ErrConnectionLost (network down),
+	// ErrPingTimeout (broker silent), ErrBadPacket (a malformed packet or
+	// protocol error from the broker), ErrWriteTimeout (send failure),
+	// *DisconnectError (the server's DISCONNECT), ErrClosed (closed by us).
+	EventDisconnected
+)
+
+// String returns the kind's name.
+func (k EventKind) String() string {
+	switch k {
+	case EventConnected:
+		return "connected"
+	case EventDisconnected:
+		return "disconnected"
+	}
+	return "EventKind(" + itoa(int(k)) + ")"
+}
+
+// Event is a change in the client's connection, given to Config.OnEvent.
+type Event struct {
+	Kind       EventKind
+	Negotiated *Negotiated // EventConnected
+	Err        error       // EventDisconnected
+}
+
+// delivery is one item of the dispatcher's queue: a message with the
+// connection to acknowledge it on, or an event.
+type delivery struct {
+	msg   *Message
+	cn    *conn
+	event *Event
+}
+
+// dispatcher runs handlers and event callbacks on one goroutine, in order.
+// Its queue never blocks the reader: a slow handler delays delivery but
+// not the reading of acknowledgements and PINGRESP. The broker's flow
+// control bounds the QoS 1 and 2 messages waiting, as each is acknowledged
+// only when its handler returns (our Receive Maximum).
+type dispatcher struct {
+	c *Client
+
+	mu       sync.Mutex // guards queue and stopping
+	queue    []delivery
+	stopping bool
+	wakeup   chan struct{} // capacity 1
+	done     chan struct{} // closed when the goroutine exits
+	hs       []Handler     // scratch, owned by the goroutine
+}
+
+func newDispatcher(c *Client) *dispatcher {
+	d := &dispatcher{c: c, wakeup: make(chan struct{}, 1), done: make(chan struct{})}
+	go d.run()
+	return d
+}
+
+func (d *dispatcher) deliver(it delivery) {
+	d.mu.Lock()
+	if d.stopping && it.event == nil {
+		d.mu.Unlock()
+		return
+	}
+	d.queue = append(d.queue, it)
+	d.mu.Unlock()
+	select {
+	case d.wakeup <- struct{}{}:
+	default:
+	}
+}
+
+// stop makes the goroutine exit once it has given out the events queued:
+// messages not yet handled are dropped (unacknowledged, so the broker
+// resends them to a resumed session). It does not wait: a handler that
+// calls Close must not wait for itself.
+func (d *dispatcher) stop() {
+	d.mu.Lock()
+	d.stopping = true
+	d.mu.Unlock()
+	select {
+	case d.wakeup <- struct{}{}:
+	default:
+	}
+}
+
+func (d *dispatcher) run() {
+	defer close(d.done)
+	var batch []delivery
+	for range d.wakeup {
+		for {
+			d.mu.Lock()
+			batch, d.queue = d.queue, batch[:0]
+			stopping := d.stopping
+			d.mu.Unlock()
+			if len(batch) == 0 {
+				if stopping {
+					return
+				}
+				break
+			}
+			for i := range batch {
+				it := batch[i]
+				batch[i] = delivery{}
+				switch {
+				case it.event != nil:
+					if f := d.c.s.OnEvent; f != nil {
+						f(*it.event)
+					}
+				case !stopping:
+					d.handle(it)
+				}
+			}
+		}
+	}
+}
+
+// handle gives a message to its handlers, then acknowledges it.
+func (d *dispatcher) handle(it delivery) {
+	c := d.c
+	d.hs = c.routes.match(it.msg.Topic, it.msg.Properties.SubscriptionIDs, c.s.DefaultHandler, d.hs[:0])
+	if len(d.hs) == 0 && c.s.DefaultHandler != nil {
+		d.hs = append(d.hs, c.s.DefaultHandler)
+	}
+	for _, h := range d.hs {
+		h(it.msg)
+	}
+	clear(d.hs)
+	c.delivered(it.cn, it.msg)
+}
+
+// event queues an event for Config.OnEvent.
+func (c *Client) event(e Event) {
+	if c.s.OnEvent != nil {
+		c.disp.deliver(delivery{event: &e})
+	}
+}

@@ -1,0 +1,238 @@
+package mqtt
+
+import (
+	"errors"
+	"io"
+	"time"
+
+	"github.com/ternmq/mqtt/internal/session"
+	"github.com/ternmq/mqtt/packet"
+)
+
+// readLoop reads packets until the connection ends. It never waits for a
+// handler: messages go to the dispatcher's queue, so acknowledgements of
+// our own publishes and PINGRESP are always read.
+func (cn *conn) readLoop() {
+	defer cn.wg.Done()
+	for {
+		p, err := cn.r.ReadPacket(cn.v)
+		if err != nil {
+			select {
+			case <-cn.done: // we closed it
+				return
+			default:
+			}
+			if cn.closing.Load() {
+				cn.end(ErrClosed)
+				return
+			}
+			var pe *packet.Error
+			switch {
+			case errors.As(err, &pe):
+				cn.fail(err)
+			case errors.Is(err, io.EOF):
+				cn.end(ended(ErrConnectionLost, io.EOF))
+			default:
+				cn.end(ended(ErrConnectionLost, err))
+			}
+			return
+		}
+		cn.lastRecv.Store(time.Now().UnixNano())
+		if err := cn.handle(p); err != nil {
+			cn.fail(err)
+			return
+		}
+		if _, ok := p.(*packet.Disconnect); ok {
+			return
+		}
+	}
+}
+
+// handle acts on one packet from the broker. An error is a protocol error
+// that ends the connection.
+func (cn *conn) handle(p packet.Packet) error {
+	c := cn.c
+	switch p := p.(type) {
+	case *packet.Publish:
+		return cn.receive(p)
+	case *packet.Puback:
+		c.acked(cn, p.PacketID, session.Publish1, p.ReasonCode, &p.Properties, nil)
+	case *packet.Pubrec:
+		c.pubrec(cn, p)
+	case *packet.Pubcomp:
+		c.acked(cn, p.PacketID, session.Publish2, p.ReasonCode, &p.Properties, nil)
+	case *packet.Pubrel:
+		c.pubrel(cn, p)
+	case *packet.Suback:
+		c.acked(cn, p.PacketID, session.Subscribe, 0, &p.Properties, p.ReasonCodes)
+	case *packet.Unsuback:
+		c.acked(cn, p.PacketID, session.Unsubscribe, 0, &p.Properties, p.ReasonCodes)
+	case *packet.Pingresp:
+	case *packet.Disconnect:
+		cn.end(&DisconnectError{Remote: true, Code: p.ReasonCode, ReasonString: p.Properties.ReasonString,
+			ServerReference: p.Properties.ServerReference, UserProperties: p.Properties.User})
+	default:
+		// CONNECT, CONNACK, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, AUTH: not for a
+		// connected client.
+		return &packet.Error{Code: packet.ReasonProtocolError, Packet: p.Type(), Reason: "unexpected from the server"}
+	}
+	return nil
+}
+
+// receive handles an inbound PUBLISH: it resolves a topic alias, enforces
+// our Receive Maximum, keeps QoS 2 exactly-once, and queues the message for
+// its handlers. The acknowledgement is sent when the handlers return.
+func (cn *conn) receive(p *packet.Publish) error {
+	c := cn.c
+	topic := p.Topic
+	if a := p.Properties.TopicAlias; a != 0 {
+		if a > c.s.TopicAliasMaximum {
+			return &packet.Error{Code: packet.ReasonTopicAliasInvalid, Packet: packet.TypePublish,
+				Reason: "Topic Alias " + itoa(int(a)) + " over our Topic Alias Maximum " + itoa(int(c.s.TopicAliasMaximum))}
+		}
+		c.mu.Lock()
+		if topic != "" {
+			if c.inAliases == nil {
+				c.inAliases = make(map[uint16]string)
+			}
+			c.inAliases[a] = topic
+		} else {
+			topic = c.inAliases[a]
+		}
+		c.mu.Unlock()
+		if topic == "" {
+			return &packet.Error{Code: packet.ReasonTopicAliasInvalid, Packet: packet.TypePublish,
+				Reason: "Topic Alias " + itoa(int(a)) + " was never set"}
+		}
+	}
+	if p.QoS > QoS0 {
+		c.mu.Lock()
+		if p.QoS == QoS2 && !c.sess.ReceiveQoS2(p.PacketID) {
+			// A resend before PUBREL: delivered already, or being delivered.
+			// Answer again if PUBREC went out; otherwise it will.
+			recorded := c.sess.HasRecorded(p.PacketID)
+			c.mu.Unlock()
+			if recorded {
+				cn.sendPacket(&packet.Pubrec{PacketID: p.PacketID})
+			}
+			return nil
+		}
+		c.inUnacked++
+		over := c.inUnacked > int(c.receiveMaximum())
+		c.mu.Unlock()
+		if over {
+			return &packet.Error{Code: packet.ReasonReceiveMaximumExceeded, Packet: packet.TypePublish,
+				Reason: "more unacknowledged QoS 1 and 2 messages than our Receive Maximum"}
+		}
+	}
+	m := &Message{Topic: topic, Payload: p.Payload, QoS: p.QoS, Retain: p.Retain,
+		Properties: p.Properties, Dup: p.Dup, PacketID: p.PacketID}
+	c.disp.deliver(delivery{msg: m, cn: cn})
+	return nil
+}
+
+func (c *Client) receiveMaximum() uint16 {
+	if c.s.ReceiveMaximum == 0 {
+		return 65535
+	}
+	return c.s.ReceiveMaximum
+}
+
+// delivered sends the acknowledgement of a message whose handlers have
+// returned: PUBACK for QoS 1, PUBREC for QoS 2. If its connection has
+// ended, nothing is sent: the broker resends it.
+func (c *Client) delivered(cn *conn, m *Message) {
+	switch m.QoS {
+	case QoS1:
+		c.mu.Lock()
+		c.inUnacked--
+		c.mu.Unlock()
+		cn.sendPacket(&packet.Puback{PacketID: m.PacketID})
+	case QoS2:
+		c.mu.Lock()
+		c.sess.Recorded(m.PacketID)
+		c.mu.Unlock()
+		cn.sendPacket(&packet.Pubrec{PacketID: m.PacketID})
+	}
+}
+
+// pubrel completes an inbound QoS 2 exchange (MQTT 5.0 section 4.3.3).
+func (c *Client) pubrel(cn *conn, p *packet.Pubrel) {
+	c.mu.Lock()
+	held := c.sess.ReleaseQoS2(p.PacketID)
+	if held {
+		c.inUnacked--
+	}
+	c.mu.Unlock()
+	comp := &packet.Pubcomp{PacketID: p.PacketID}
+	if !held && cn.v == packet.V5 {
+		comp.ReasonCode = packet.ReasonPacketIDNotFound
+	}
+	cn.sendPacket(comp)
+}
+
+// pubrec handles the broker's PUBREC to our QoS 2 PUBLISH: an error code
+// ends the exchange; success is answered with PUBREL.
+func (c *Client) pubrec(cn *conn, p *packet.Pubrec) {
+	if p.ReasonCode.IsError() {
+		c.acked(cn, p.PacketID, session.Publish2, p.ReasonCode, &p.Properties, nil)
+		return
+	}
+	c.mu.Lock()
+	e := c.sess.Get(p.PacketID)
+	known := e != nil && e.Kind == session.Publish2
+	if known {
+		e.Released = true
+	}
+	c.mu.Unlock()
+	rel := &packet.Pubrel{PacketID: p.PacketID}
+	if !known && cn.v == packet.V5 {
+		rel.ReasonCode = packet.ReasonPacketIDNotFound
+	}
+	cn.sendPacket(rel)
+}
+
+// acked completes the outgoing exchange id with the broker's answer.
+func (c *Client) acked(cn *conn, id uint16, kind session.Kind, code packet.ReasonCode, props *packet.Properties, codes []packet.ReasonCode) {
+	c.mu.Lock()
+	e := c.sess.Get(id)
+	if e == nil || e.Kind != kind {
+		c.mu.Unlock()
+		c.s.Logger.Debug("mqtt: acknowledgement for no exchange", "packet_id", id)
+		return
+	}
+	o := e.Data.(*op)
+	c.release(e)
+	var err error
+	switch {
+	case kind == session.Subscribe || kind == session.Unsubscribe:
+		err = c.subscribed(o, kind, codes, props)
+	case code.IsError():
+		t := packet.TypePuback
+		if kind == session.Publish2 {
+			t = packet.TypePubrec
+		}
+		err = &ReasonCodeError{Packet: t, Code: code, ReasonString: props.ReasonString, UserProperties: props.User}
+	}
+	c.mu.Unlock()
+	o.finish(err)
+}
+
+// release frees e's packet identifier and in-flight slot. c.mu is held.
+func (c *Client) release(e *session.Entry) {
+	c.sess.Remove(e.ID)
+	if e.Kind == session.Publish1 || e.Kind == session.Publish2 {
+		c.inflight--
+	}
+	c.wakeRoom()
+}
+
+// wakeRoom wakes the callers waiting for an identifier or an in-flight
+// slot. c.mu is held.
+func (c *Client) wakeRoom() {
+	if c.roomWaits > 0 {
+		close(c.room)
+		c.room = make(chan struct{})
+		c.roomWaits = 0
+	}
+}

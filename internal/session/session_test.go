@@ -1,0 +1,83 @@
+package session
+
+import "testing"
+
+func TestIdentifiers(t *testing.T) {
+	var s State
+	seen := map[uint16]bool{}
+	for i := 0; i < 65535; i++ {
+		e := s.Add(Publish1, i)
+		if e == nil {
+			t.Fatalf("no identifier after %d", i)
+		}
+		if e.ID == 0 || seen[e.ID] {
+			t.Fatalf("identifier %d given twice or zero (MQTT-2.2.1-3)", e.ID)
+		}
+		seen[e.ID] = true
+	}
+	if e := s.Add(Publish1, nil); e != nil {
+		t.Fatalf("all 65,535 identifiers are in use, yet Add gave %d", e.ID)
+	}
+	s.Remove(300)
+	if e := s.Add(Subscribe, nil); e == nil || e.ID != 300 {
+		t.Fatalf("Add after freeing 300 = %+v", e)
+	}
+	if s.Len() != 65535 {
+		t.Fatalf("Len = %d", s.Len())
+	}
+}
+
+func TestWrapSkipsZeroAndUsed(t *testing.T) {
+	s := State{next: 65534}
+	a := s.Add(Publish1, nil) // 65535
+	s.Remove(a.ID)
+	held := s.Add(Publish2, nil) // wraps to 1
+	if held.ID != 1 {
+		t.Fatalf("after 65535 came %d, want 1", held.ID)
+	}
+	s.next = 0 // next candidate is 1, which is held
+	if e := s.Add(Publish1, nil); e.ID != 2 {
+		t.Fatalf("Add skipped to %d, want 2", e.ID)
+	}
+}
+
+func TestOpenKeepsOrder(t *testing.T) {
+	var s State
+	var ids []uint16
+	for i := 0; i < 50; i++ {
+		ids = append(ids, s.Add(Publish1, i).ID)
+	}
+	s.Remove(ids[10])
+	s.Remove(ids[20])
+	open := s.Open()
+	if len(open) != 48 {
+		t.Fatalf("%d open", len(open))
+	}
+	for i := 1; i < len(open); i++ {
+		if open[i].Data.(int) <= open[i-1].Data.(int) {
+			t.Fatalf("resend order broken at %d", i)
+		}
+	}
+}
+
+func TestInboundQoS2(t *testing.T) {
+	var s State
+	if !s.ReceiveQoS2(7) {
+		t.Fatal("first PUBLISH 7 is not new")
+	}
+	if s.ReceiveQoS2(7) {
+		t.Fatal("resent PUBLISH 7 before PUBREL counted as new: it would be delivered twice")
+	}
+	if s.HasRecorded(7) || !s.Recorded(7) || !s.HasRecorded(7) {
+		t.Fatal("PUBREC bookkeeping is wrong")
+	}
+	if !s.ReleaseQoS2(7) || s.ReleaseQoS2(7) {
+		t.Fatal("PUBREL releases 7 once")
+	}
+	if !s.ReceiveQoS2(7) {
+		t.Fatal("after PUBREL, identifier 7 starts a new message")
+	}
+	if s.Recorded(9) {
+		t.Fatal("Recorded of an identifier not held")
+	}
+}

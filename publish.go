@@ -1,0 +1,216 @@
+package mqtt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/ternmq/mqtt/internal/session"
+	"github.com/ternmq/mqtt/packet"
+	"github.com/ternmq/mqtt/topic"
+)
+
+// op is one operation awaiting the broker's answer.
+type op struct {
+	once sync.Once
+	done chan struct{}
+	err  error
+
+	msg *Message // a publish: kept for resending
+
+	// a subscribe or unsubscribe
+	subs    []Subscription
+	filters []string
+	handler Handler
+	results []SubResult
+}
+
+func newOp() *op { return &op{done: make(chan struct{})} }
+
+// finish completes o with err; only the first call counts.
+func (o *op) finish(err error) {
+	o.once.Do(func() {
+		o.err = err
+		close(o.done)
+	})
+}
+
+// wait waits for o, or for ctx. A context that expires fails the wait but
+// not the operation: an exchange on the wire keeps its packet identifier
+// until the broker answers.
+func (o *op) wait(ctx context.Context) error {
+	select {
+	case <-o.done:
+		return o.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Completion is the result of an asynchronous operation.
+type Completion struct{ o *op }
+
+// Done returns a channel closed when the operation completes.
+func (c *Completion) Done() <-chan struct{} { return c.o.done }
+
+// Err returns the operation's error once Done is closed; before, nil.
+func (c *Completion) Err() error {
+	select {
+	case <-c.o.done:
+		return c.o.err
+	default:
+		return nil
+	}
+}
+
+// Wait waits for the operation, or for ctx to expire.
+func (c *Completion) Wait(ctx context.Context) error { return c.o.wait(ctx) }
+
+func failed(err error) *Completion {
+	o := newOp()
+	o.finish(err)
+	return &Completion{o}
+}
+
+// Publish publishes m and waits: for QoS 0 until it is written to the
+// network, for QoS 1 until PUBACK, for QoS 2 until PUBCOMP. A broker's
+// refusal (MQTT 5.0 PUBACK or PUBREC with an error code) is a
+// *ReasonCodeError.
+//
+// m is checked first against the specification and the broker's limits
+// (Negotiated): an invalid topic, a QoS above the broker's maximum, a
+// retained message the broker cannot keep, a packet over its maximum size
+// are refused before anything is sent. When as many QoS 1 and 2 messages as
+// allowed are in flight, Publish waits for room.
+//
+// If ctx expires, Publish returns ctx.Err(). A QoS 1 or 2 message already
+// written stays in the session with its packet identifier, and its
+// exchange completes when the broker answers; whether it arrived is then
+// unknown to the caller. m must not change until Publish returns.
+func (c *Client) Publish(ctx context.Context, m *Message) error {
+	return c.publish(ctx, m).Wait(ctx)
+}
+
+// PublishAsync starts publishing m and returns at once; the Completion
+// reports the outcome as Publish would. It waits only while the client has
+// no room for another QoS 1 or 2 message in flight. m must not change until
+// the Completion is done.
+func (c *Client) PublishAsync(m *Message) *Completion {
+	return c.publish(context.Background(), m)
+}
+
+func (c *Client) publish(ctx context.Context, m *Message) *Completion {
+	if err := c.checkMessage(m); err != nil {
+		return failed(err)
+	}
+	p := packet.Publish{QoS: m.QoS, Retain: m.Retain, Topic: m.Topic, Payload: m.Payload, Properties: m.Properties}
+	if m.QoS == QoS0 {
+		cn, err := c.current()
+		if err != nil {
+			return failed(err)
+		}
+		b, err := c.encode(&p, cn)
+		if err != nil {
+			return failed(err)
+		}
+		o := newOp()
+		cn.send(outItem{b: b, pool: true, op: o})
+		return &Completion{o}
+	}
+	o := newOp()
+	o.msg = m
+	kind := session.Publish1
+	if m.QoS == QoS2 {
+		kind = session.Publish2
+	}
+	e, cn, err := c.open(ctx, kind, o)
+	if err != nil {
+		return failed(err)
+	}
+	p.PacketID = e.ID
+	b, err := c.encode(&p, cn)
+	if err != nil {
+		c.mu.Lock()
+		c.release(e)
+		c.mu.Unlock()
+		return failed(err)
+	}
+	cn.send(outItem{b: b, pool: true})
+	return &Completion{o}
+}
+
+// checkMessage refuses what the broker would refuse, before anything is
+// sent.
+func (c *Client) checkMessage(m *Message) error {
+	if m == nil {
+		return errors.New("mqtt: nil message")
+	}
+	c.mu.Lock()
+	neg := c.neg
+	c.mu.Unlock()
+	if m.Topic != "" || neg.Version != packet.V5 || m.Properties.TopicAlias == 0 {
+		if err := topic.CheckName(m.Topic); err != nil {
+			return err
+		}
+	}
+	switch {
+	case !m.QoS.Valid():
+		return fmt.Errorf("mqtt: %v is not a QoS", m.QoS)
+	case m.QoS > neg.MaximumQoS:
+		return fmt.Errorf("mqtt: %v is above the broker's Maximum QoS %d (MQTT-3.2.2-11)", m.QoS, neg.MaximumQoS)
+	case m.Retain && !neg.RetainAvailable:
+		return errors.New("mqtt: the broker does not keep retained messages (MQTT-3.2.2-14)")
+	case m.Properties.TopicAlias > neg.TopicAliasMaximum:
+		return fmt.Errorf("mqtt: Topic Alias %d over the broker's maximum %d (MQTT-3.3.2-9)", m.Properties.TopicAlias, neg.TopicAliasMaximum)
+	}
+	return nil
+}
+
+// encode encodes p for cn and checks it against the broker's Maximum
+// Packet Size (MQTT-3.2.2-15).
+func (c *Client) encode(p packet.Packet, cn *conn) ([]byte, error) {
+	b, err := p.Append(getBuf(), cn.v)
+	if err != nil {
+		putBuf(b)
+		return nil, err
+	}
+	if max := cn.neg.MaximumPacketSize; max > 0 && len(b) > int(max) {
+		putBuf(b)
+		return nil, fmt.Errorf("mqtt: %v of %d bytes is over the broker's Maximum Packet Size %d", p.Type(), len(b), max)
+	}
+	return b, nil
+}
+
+// open waits for a free packet identifier (and, for a publish, an
+// in-flight slot) and opens an exchange of kind k in the session.
+func (c *Client) open(ctx context.Context, k session.Kind, o *op) (*session.Entry, *conn, error) {
+	isPub := k == session.Publish1 || k == session.Publish2
+	for {
+		c.mu.Lock()
+		cn := c.cn
+		if cn == nil {
+			err := c.notConnected()
+			c.mu.Unlock()
+			return nil, nil, err
+		}
+		if !isPub || c.inflight < c.maxFlight {
+			if e := c.sess.Add(k, o); e != nil {
+				if isPub {
+					c.inflight++
+				}
+				c.mu.Unlock()
+				return e, cn, nil
+			}
+		}
+		room := c.room
+		c.roomWaits++
+		c.mu.Unlock()
+		select {
+		case <-room:
+		case <-cn.done:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+	}
+}
