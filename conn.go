@@ -164,13 +164,15 @@ func (cn *conn) writeLoop() {
 			}
 			if err == nil {
 				cn.lastSend.Store(time.Now().UnixNano())
+			} else {
+				err = writeErr(err)
 			}
 			for i := range batch {
 				batch[i].finish(err)
 				batch[i] = outItem{}
 			}
 			if err != nil {
-				cn.end(writeErr(err))
+				cn.end(err)
 				return
 			}
 			if closeErr != nil {

@@ -33,6 +33,9 @@ func (c *Client) Subscribe(ctx context.Context, h Handler, subs ...Subscription)
 			return nil, err
 		}
 		_, inner, shared := topic.SplitShared(s.Filter)
+		if !shared {
+			inner = s.Filter
+		}
 		switch {
 		case shared && !neg.SharedSubAvailable:
 			return nil, fmt.Errorf("mqtt: the broker does not support shared subscriptions: %s", s.Filter)
