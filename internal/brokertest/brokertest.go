@@ -30,19 +30,33 @@ type Broker struct {
 	V31 bool
 }
 
-// Mochi starts an in-process Mochi broker that lets every client in.
+// Mochi starts an in-process Mochi broker that lets every client in, and
+// stops it when the test ends.
 func Mochi(t testing.TB) *Broker {
 	t.Helper()
-	s := mochi.New(&mochi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
+	b, stop, err := StartMochi()
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(stop)
+	return b
+}
+
+// StartMochi starts an in-process Mochi broker that lets every client in,
+// on a free port of 127.0.0.1, and returns it with the function that stops
+// it.
+func StartMochi() (*Broker, func(), error) {
+	s := mochi.New(&mochi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
+		return nil, nil, err
+	}
 	if err := s.Serve(); err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		s.Close()
+		return nil, nil, err
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -60,12 +74,12 @@ func Mochi(t testing.TB) *Broker {
 			}()
 		}
 	}()
-	t.Cleanup(func() {
+	stop := func() {
 		ln.Close()
 		s.Close()
 		wg.Wait()
-	})
-	return &Broker{Name: "mochi", URL: "mqtt://" + ln.Addr().String()}
+	}
+	return &Broker{Name: "mochi", URL: "mqtt://" + ln.Addr().String()}, stop, nil
 }
 
 // Mosquitto starts Mosquitto with a temporary configuration: a listener on
