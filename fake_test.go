@@ -477,3 +477,21 @@ func TestBrokerLimitsObeyed(t *testing.T) {
 func errOf(_ []SubResult, err error) error { return err }
 
 func u16(v uint16) *uint16 { return &v }
+
+func TestSubackCountMismatch(t *testing.T) {
+	noLeaks(t)
+	c, fc := connected(t, Config{}, packet.Properties{})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Subscribe(ctxT(t), nil, Subscription{Filter: "a"}, Subscription{Filter: "b"})
+		errc <- err
+	}()
+	sub := fc.Expect(packet.TypeSubscribe).(*packet.Subscribe)
+	fc.Send(&packet.Suback{PacketID: sub.PacketID, ReasonCodes: []packet.ReasonCode{0}})
+	if err := <-errc; !errors.Is(err, ErrBadPacket) {
+		t.Fatalf("Subscribe: %v", err)
+	}
+	if got := fc.ExpectClosed(); len(got) != 1 || got[0].(*packet.Disconnect).ReasonCode != packet.ReasonProtocolError {
+		t.Fatalf("the client sent %+v", got)
+	}
+}

@@ -194,3 +194,36 @@ func TestPersistentSession(t *testing.T) {
 		}
 	})
 }
+
+// TestSlowHandler blocks a handler and checks that the client still reads
+// PINGRESP (no false keep-alive timeout) and the acknowledgements of its
+// own publishes.
+func TestSlowHandler(t *testing.T) {
+	noLeaks(t)
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	c, fc := connected(t, Config{KeepAlive: time.Second, PingTimeout: 500 * time.Millisecond,
+		DefaultHandler: func(*Message) { close(entered); <-release }}, packet.Properties{})
+	fc.Send(&packet.Publish{QoS: QoS1, Topic: "slow", PacketID: 1})
+	<-entered
+	// While the handler blocks: two keep-alive rounds, answered...
+	for i := 0; i < 2; i++ {
+		fc.Expect(packet.TypePingreq)
+		fc.Send(&packet.Pingresp{})
+	}
+	// ...and a publish of our own, acknowledged.
+	done := c.PublishAsync(&Message{Topic: "mine", QoS: QoS1})
+	pub := fc.Expect(packet.TypePublish).(*packet.Publish)
+	fc.Send(&packet.Puback{PacketID: pub.PacketID})
+	if err := done.Wait(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if c.State() != StateConnected {
+		t.Fatalf("blocked handler ended the connection: %v", c.Err())
+	}
+	// The blocked message is acknowledged once its handler returns.
+	close(release)
+	if ack := fc.Expect(packet.TypePuback).(*packet.Puback); ack.PacketID != 1 {
+		t.Fatalf("PUBACK %d", ack.PacketID)
+	}
+}

@@ -207,6 +207,13 @@ func (c *Client) acked(cn *conn, id uint16, kind session.Kind, code packet.Reaso
 	switch {
 	case kind == session.Subscribe || kind == session.Unsubscribe:
 		err = c.subscribed(o, kind, codes, props)
+		if errors.Is(err, ErrBadPacket) {
+			t := packet.TypeSuback
+			if kind == session.Unsubscribe {
+				t = packet.TypeUnsuback
+			}
+			defer cn.fail(&packet.Error{Code: packet.ReasonProtocolError, Packet: t, Reason: "reason codes do not match the filters"})
+		}
 	case code.IsError():
 		t := packet.TypePuback
 		if kind == session.Publish2 {
