@@ -58,25 +58,12 @@ func (*Disconnect) Type() Type { return TypeDisconnect }
 
 // Append appends the encoded DISCONNECT to dst, in its shortest form.
 func (p *Disconnect) Append(dst []byte, v Version) ([]byte, error) {
-	w := newWriter(TypeDisconnect, v)
-	writeReasoned((*reasoned)(p), &w)
-	dst, err := w.header(dst, 0)
-	if err != nil {
-		return dst, err
-	}
-	writeReasoned((*reasoned)(p), &w)
-	return w.b, nil
+	return (*reasoned)(p).append(dst, v, TypeDisconnect)
 }
 
 // Decode decodes a DISCONNECT from the front of src; see [Packet].
 func (p *Disconnect) Decode(src []byte, v Version) (int, error) {
-	d, n, err := startDecode(src, v, TypeDisconnect)
-	if err != nil {
-		return 0, err
-	}
-	*p = Disconnect{}
-	decodeReasoned((*reasoned)(p), &d)
-	return n, d.end()
+	return (*reasoned)(p).decodeFrom(src, v, TypeDisconnect)
 }
 
 // Auth is the AUTH packet of MQTT 5.0 enhanced authentication (section
@@ -91,25 +78,12 @@ func (*Auth) Type() Type { return TypeAuth }
 
 // Append appends the encoded AUTH to dst. AUTH exists only in MQTT 5.0.
 func (p *Auth) Append(dst []byte, v Version) ([]byte, error) {
-	w := newWriter(TypeAuth, v)
-	writeReasoned((*reasoned)(p), &w)
-	dst, err := w.header(dst, 0)
-	if err != nil {
-		return dst, err
-	}
-	writeReasoned((*reasoned)(p), &w)
-	return w.b, nil
+	return (*reasoned)(p).append(dst, v, TypeAuth)
 }
 
 // Decode decodes an AUTH from the front of src; see [Packet].
 func (p *Auth) Decode(src []byte, v Version) (int, error) {
-	d, n, err := startDecode(src, v, TypeAuth)
-	if err != nil {
-		return 0, err
-	}
-	*p = Auth{}
-	decodeReasoned((*reasoned)(p), &d)
-	return n, d.end()
+	return (*reasoned)(p).decodeFrom(src, v, TypeAuth)
 }
 
 // reasoned is the shared layout of DISCONNECT and AUTH: a reason code and
@@ -121,6 +95,27 @@ type reasoned struct {
 
 func (p *Disconnect) decode(d *decoder) { decodeReasoned((*reasoned)(p), d) }
 func (p *Auth) decode(d *decoder)       { decodeReasoned((*reasoned)(p), d) }
+
+func (p *reasoned) append(dst []byte, v Version, t Type) ([]byte, error) {
+	w := newWriter(t, v)
+	writeReasoned(p, &w)
+	dst, err := w.header(dst, 0)
+	if err != nil {
+		return dst, err
+	}
+	writeReasoned(p, &w)
+	return w.b, nil
+}
+
+func (p *reasoned) decodeFrom(src []byte, v Version, t Type) (int, error) {
+	d, n, err := startDecode(src, v, t)
+	if err != nil {
+		return 0, err
+	}
+	*p = reasoned{}
+	decodeReasoned(p, &d)
+	return n, d.end()
+}
 
 func writeReasoned(p *reasoned, w *writer) {
 	if w.count {
