@@ -88,6 +88,9 @@ type Negotiated struct {
 	ServerReference  string
 	ReasonString     string
 	UserProperties   []packet.UserProperty
+	// AuthData is the broker's last Authentication Data (MQTT 5.0
+	// enhanced authentication), from the CONNACK.
+	AuthData []byte
 }
 
 // Dial connects to the broker cfg.Broker names and returns a connected
@@ -184,13 +187,9 @@ func (c *Client) handshake(ctx context.Context, nc net.Conn, v packet.Version) (
 		}
 	}
 	r := packet.NewReader(br, int(c.s.MaximumPacketSize))
-	p, err := r.ReadPacket(rv)
+	ack, err := c.readConnack(ctx, nc, r, rv, cp)
 	if err != nil {
-		return nil, c.handshakeErr(ctx, err)
-	}
-	ack, ok := p.(*packet.Connack)
-	if !ok {
-		return nil, ended(ErrBadPacket, fmt.Errorf("mqtt: %v before CONNACK", p.Type()))
+		return nil, err
 	}
 	if ack.ReasonCode != packet.ReasonSuccess {
 		return nil, &ReasonCodeError{Packet: packet.TypeConnack, Code: ack.ReasonCode,
@@ -215,6 +214,44 @@ func (c *Client) handshake(ctx context.Context, nc net.Conn, v packet.Version) (
 	c.s.Logger.Info("mqtt: connected", "broker", c.s.url.Redacted(), "version", v.String(),
 		"client_id", neg.ClientID, "session_present", neg.SessionPresent)
 	return newConn(c, nc, br, r, v, neg), nil
+}
+
+// readConnack reads packets until the CONNACK, answering AUTH challenges
+// through Config.Authenticate (MQTT 5.0 section 4.12).
+func (c *Client) readConnack(ctx context.Context, nc net.Conn, r *packet.Reader, v packet.Version, cp *packet.Connect) (*packet.Connack, error) {
+	for {
+		p, err := r.ReadPacket(v)
+		if err != nil {
+			return nil, c.handshakeErr(ctx, err)
+		}
+		switch p := p.(type) {
+		case *packet.Connack:
+			return p, nil
+		case *packet.Auth:
+			if cp.Properties.AuthMethod == "" || p.ReasonCode != packet.ReasonContinueAuthentication ||
+				p.Properties.AuthMethod != cp.Properties.AuthMethod {
+				return nil, ended(ErrBadPacket, fmt.Errorf("mqtt: unexpected AUTH %v during CONNECT", p.ReasonCode))
+			}
+			if c.s.Authenticate == nil {
+				return nil, errors.New("mqtt: the broker sent an AUTH challenge and Config.Authenticate is nil")
+			}
+			data, err := c.s.Authenticate(ctx, p)
+			if err != nil {
+				return nil, fmt.Errorf("mqtt: Authenticate: %w", err)
+			}
+			reply := &packet.Auth{ReasonCode: packet.ReasonContinueAuthentication,
+				Properties: packet.Properties{AuthMethod: cp.Properties.AuthMethod, AuthData: data}}
+			b, err := reply.Append(nil, v)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := nc.Write(b); err != nil {
+				return nil, c.handshakeErr(ctx, err)
+			}
+		default:
+			return nil, ended(ErrBadPacket, fmt.Errorf("mqtt: %v before CONNACK", p.Type()))
+		}
+	}
 }
 
 func (c *Client) handshakeErr(ctx context.Context, err error) error {
@@ -274,6 +311,7 @@ func (c *Client) negotiate(v packet.Version, cp *packet.Connect, ack *packet.Con
 	n.ServerReference = p.ServerReference
 	n.ReasonString = p.ReasonString
 	n.UserProperties = p.User
+	n.AuthData = p.AuthData
 	return n
 }
 

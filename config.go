@@ -134,9 +134,16 @@ type Config struct {
 	NoProblemInfo bool
 	// UserProperties are sent in CONNECT (MQTT 5.0).
 	UserProperties []packet.UserProperty
-	// AuthMethod and AuthData start MQTT 5.0 enhanced authentication.
+	// AuthMethod and AuthData start MQTT 5.0 enhanced authentication
+	// (section 4.12): they are sent in CONNECT, and each AUTH challenge the
+	// broker sends before CONNACK is given to Authenticate.
 	AuthMethod string
 	AuthData   []byte
+	// Authenticate answers an AUTH challenge (reason code Continue
+	// authentication) with the data of the client's next AUTH. It runs on
+	// the goroutine of Dial, bounded by Dial's context. If nil, a challenge
+	// fails the connection.
+	Authenticate func(ctx context.Context, challenge *packet.Auth) (data []byte, err error)
 
 	// MaxInflight is how many QoS 1 and 2 publishes may await their
 	// acknowledgement at once; a Publish beyond it waits for room. The

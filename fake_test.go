@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -493,5 +494,48 @@ func TestSubackCountMismatch(t *testing.T) {
 	}
 	if got := fc.ExpectClosed(); len(got) != 1 || got[0].(*packet.Disconnect).ReasonCode != packet.ReasonProtocolError {
 		t.Fatalf("the client sent %+v", got)
+	}
+}
+
+// TestEnhancedAuth plays a challenge-response exchange before CONNACK
+// (MQTT 5.0 section 4.12).
+func TestEnhancedAuth(t *testing.T) {
+	noLeaks(t)
+	var challenges []string
+	cfg := Config{AuthMethod: "SCRAM-SHA-1", AuthData: []byte("client-first"),
+		Authenticate: func(ctx context.Context, ch *packet.Auth) ([]byte, error) {
+			challenges = append(challenges, string(ch.Properties.AuthData))
+			return []byte("client-final"), nil
+		}}
+	c, _, err := fakeDial(t, cfg, func(fc *mqtttest.Conn) {
+		cp := fc.ExpectConnect()
+		if cp.Properties.AuthMethod != "SCRAM-SHA-1" || string(cp.Properties.AuthData) != "client-first" {
+			t.Errorf("CONNECT auth: %+v", cp.Properties)
+		}
+		fc.Send(&packet.Auth{ReasonCode: packet.ReasonContinueAuthentication,
+			Properties: packet.Properties{AuthMethod: "SCRAM-SHA-1", AuthData: []byte("server-first")}})
+		a := fc.Expect(packet.TypeAuth).(*packet.Auth)
+		if a.ReasonCode != packet.ReasonContinueAuthentication || a.Properties.AuthMethod != "SCRAM-SHA-1" || string(a.Properties.AuthData) != "client-final" {
+			t.Errorf("client AUTH: %+v", a)
+		}
+		fc.Send(&packet.Connack{Properties: packet.Properties{AuthMethod: "SCRAM-SHA-1", AuthData: []byte("server-final")}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(challenges) != 1 || challenges[0] != "server-first" || string(c.Negotiated().AuthData) != "server-final" {
+		t.Fatalf("challenges %q, final %q", challenges, c.Negotiated().AuthData)
+	}
+}
+
+func TestAuthChallengeWithoutHook(t *testing.T) {
+	noLeaks(t)
+	_, _, err := fakeDial(t, Config{AuthMethod: "X"}, func(fc *mqtttest.Conn) {
+		fc.ExpectConnect()
+		fc.Send(&packet.Auth{ReasonCode: packet.ReasonContinueAuthentication, Properties: packet.Properties{AuthMethod: "X"}})
+		fc.ExpectClosed()
+	})
+	if err == nil || !strings.Contains(err.Error(), "Authenticate") {
+		t.Fatalf("Dial: %v", err)
 	}
 }
