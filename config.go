@@ -145,6 +145,14 @@ type Config struct {
 	// fails the connection.
 	Authenticate func(ctx context.Context, challenge *packet.Auth) (data []byte, err error)
 
+	// AutoTopicAlias lets the client give topics aliases by itself (MQTT
+	// 5.0): the first PUBLISH to a topic carries the topic and an alias,
+	// later ones the alias alone, within the broker's Topic Alias Maximum
+	// (at most 1,024); when all are taken, the least recently used is
+	// reassigned. Without it, aliases may be set by hand in
+	// Message.Properties.TopicAlias; with it, they may not.
+	AutoTopicAlias bool
+
 	// MaxInflight is how many QoS 1 and 2 publishes may await their
 	// acknowledgement at once; a Publish beyond it waits for room. The
 	// broker's Receive Maximum lowers it (MQTT 5.0). If zero, 65,535.

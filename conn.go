@@ -21,6 +21,9 @@ type conn struct {
 	r   *packet.Reader
 	v   packet.Version
 	neg Negotiated
+	// aliases gives outgoing topics aliases; nil unless Config.AutoTopicAlias
+	// and the broker allows aliases.
+	aliases *aliasTable
 
 	qmu    sync.Mutex // guards queue and ended
 	queue  []outItem
@@ -52,6 +55,9 @@ type outItem struct {
 func newConn(c *Client, nc net.Conn, br *bufio.Reader, r *packet.Reader, v packet.Version, neg Negotiated) *conn {
 	cn := &conn{c: c, nc: nc, br: br, r: r, v: v, neg: neg,
 		wakeup: make(chan struct{}, 1), done: make(chan struct{})}
+	if c.s.AutoTopicAlias && v == packet.V5 && neg.TopicAliasMaximum > 0 {
+		cn.aliases = newAliasTable(neg.TopicAliasMaximum)
+	}
 	now := time.Now().UnixNano()
 	cn.lastSend.Store(now)
 	cn.lastRecv.Store(now)

@@ -110,12 +110,10 @@ func (c *Client) publish(ctx context.Context, m *Message) *Completion {
 		if err != nil {
 			return failed(err)
 		}
-		b, err := c.encode(&p, cn)
-		if err != nil {
+		o := newOp()
+		if err := c.sendPublish(cn, &p, o); err != nil {
 			return failed(err)
 		}
-		o := newOp()
-		cn.send(outItem{b: b, pool: true, op: o})
 		return &Completion{o}
 	}
 	o := newOp()
@@ -129,15 +127,40 @@ func (c *Client) publish(ctx context.Context, m *Message) *Completion {
 		return failed(err)
 	}
 	p.PacketID = e.ID
-	b, err := c.encode(&p, cn)
-	if err != nil {
+	if err := c.sendPublish(cn, &p, nil); err != nil {
 		c.mu.Lock()
 		c.release(e)
 		c.mu.Unlock()
 		return failed(err)
 	}
-	cn.send(outItem{b: b, pool: true})
 	return &Completion{o}
+}
+
+// sendPublish encodes p, with a topic alias when the client gives them,
+// and queues it; o, if not nil, completes when it is written.
+func (c *Client) sendPublish(cn *conn, p *packet.Publish, o *op) error {
+	t := cn.aliases
+	if t == nil {
+		b, err := c.encode(p, cn)
+		if err != nil {
+			return err
+		}
+		cn.send(outItem{b: b, pool: true, op: o})
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	topic := p.Topic
+	record := t.choose(p)
+	b, err := c.encode(p, cn)
+	if err != nil {
+		return err
+	}
+	cn.send(outItem{b: b, pool: true, op: o})
+	if record != 0 {
+		t.record(record, topic)
+	}
+	return nil
 }
 
 // checkMessage refuses what the broker would refuse, before anything is
@@ -161,6 +184,8 @@ func (c *Client) checkMessage(m *Message) error {
 		return fmt.Errorf("mqtt: %v is above the broker's Maximum QoS %d (MQTT-3.2.2-11)", m.QoS, neg.MaximumQoS)
 	case m.Retain && !neg.RetainAvailable:
 		return errors.New("mqtt: the broker does not keep retained messages (MQTT-3.2.2-14)")
+	case m.Properties.TopicAlias != 0 && c.s.AutoTopicAlias:
+		return errors.New("mqtt: a Topic Alias set by hand while Config.AutoTopicAlias is on")
 	case m.Properties.TopicAlias > neg.TopicAliasMaximum:
 		return fmt.Errorf("mqtt: Topic Alias %d over the broker's maximum %d (MQTT-3.3.2-9)", m.Properties.TopicAlias, neg.TopicAliasMaximum)
 	}
