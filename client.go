@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ternmq/mqtt/internal/session"
@@ -36,6 +37,29 @@ type Client struct {
 	inUnacked int           // inbound QoS 1/2 messages not yet acknowledged (our Receive Maximum)
 	inAliases map[uint16]string
 	subID     uint32 // the last Subscription Identifier given out
+
+	received atomic.Uint64 // messages received
+	dropped  atomic.Uint64 // QoS 0 messages dropped at Config.MaxUndelivered
+}
+
+// Stats are counters of a client's traffic.
+type Stats struct {
+	InFlight         int    // QoS 1 and 2 publishes awaiting their acknowledgement
+	Undelivered      int    // received messages waiting for their handlers
+	UndeliveredBytes int    // their topic and payload bytes
+	Received         uint64 // messages received
+	Dropped          uint64 // QoS 0 messages dropped because handlers were Config.MaxUndelivered bytes behind
+}
+
+// Stats returns the client's counters now.
+func (c *Client) Stats() Stats {
+	c.mu.Lock()
+	s := Stats{InFlight: c.inflight}
+	c.mu.Unlock()
+	s.Undelivered, s.UndeliveredBytes = c.disp.pending()
+	s.Received = c.received.Load()
+	s.Dropped = c.dropped.Load()
+	return s
 }
 
 // State is where a client is in its life.

@@ -158,6 +158,14 @@ type Config struct {
 	// broker's Receive Maximum lowers it (MQTT 5.0). If zero, 65,535.
 	MaxInflight int
 
+	// MaxUndelivered bounds the bytes (topic and payload) of received
+	// messages waiting for their handlers. A QoS 0 message that would go
+	// over it is dropped and counted in Stats().Dropped. QoS 1 and 2
+	// messages are never dropped: each is acknowledged only when its
+	// handler returns, so the broker's flow control bounds them (set
+	// ReceiveMaximum to choose how many, in MQTT 5.0). If zero, 64 MiB.
+	MaxUndelivered int
+
 	// DefaultHandler receives messages that match no subscription's
 	// handler. If nil, such messages are acknowledged and dropped.
 	DefaultHandler Handler
@@ -224,6 +232,9 @@ func (cfg Config) check() (*settings, error) {
 	s.PingTimeout = orDefault(cfg.PingTimeout, defaultPingTimeout)
 	s.ConnectTimeout = orDefault(cfg.ConnectTimeout, defaultConnectTimeout)
 	s.WriteTimeout = orDefault(cfg.WriteTimeout, defaultWriteTimeout)
+	if s.MaxUndelivered <= 0 {
+		s.MaxUndelivered = 64 << 20
+	}
 	if s.MaxInflight <= 0 || s.MaxInflight > 65535 {
 		s.MaxInflight = 65535
 	}

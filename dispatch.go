@@ -54,9 +54,11 @@ type delivery struct {
 type dispatcher struct {
 	c *Client
 
-	mu       sync.Mutex // guards queue and stopping
+	mu       sync.Mutex // guards queue, stopping, bytes and count
 	queue    []delivery
 	stopping bool
+	bytes    int           // topic and payload bytes of the messages not yet handled
+	count    int           // messages not yet handled
 	wakeup   chan struct{} // capacity 1
 	done     chan struct{} // closed when the goroutine exits
 	hs       []Handler     // scratch, owned by the goroutine
@@ -68,11 +70,22 @@ func newDispatcher(c *Client) *dispatcher {
 	return d
 }
 
-func (d *dispatcher) deliver(it delivery) {
+// deliver queues it and reports whether it was taken: a QoS 0 message that
+// would take the undelivered bytes over Config.MaxUndelivered is not.
+func (d *dispatcher) deliver(it delivery) bool {
 	d.mu.Lock()
-	if d.stopping && it.event == nil {
-		d.mu.Unlock()
-		return
+	if it.msg != nil {
+		if d.stopping {
+			d.mu.Unlock()
+			return false
+		}
+		n := msgSize(it.msg)
+		if it.msg.QoS == QoS0 && d.bytes+n > d.c.s.MaxUndelivered {
+			d.mu.Unlock()
+			return false
+		}
+		d.bytes += n
+		d.count++
 	}
 	d.queue = append(d.queue, it)
 	d.mu.Unlock()
@@ -80,6 +93,16 @@ func (d *dispatcher) deliver(it delivery) {
 	case d.wakeup <- struct{}{}:
 	default:
 	}
+	return true
+}
+
+func msgSize(m *Message) int { return len(m.Topic) + len(m.Payload) }
+
+// pending returns the messages not yet handled and their bytes.
+func (d *dispatcher) pending() (count, bytes int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.count, d.bytes
 }
 
 // stop makes the goroutine exit once it has given out the events queued:
@@ -138,6 +161,10 @@ func (d *dispatcher) handle(it delivery) {
 		h(it.msg)
 	}
 	clear(d.hs)
+	d.mu.Lock()
+	d.bytes -= msgSize(it.msg)
+	d.count--
+	d.mu.Unlock()
 	c.delivered(it.cn, it.msg)
 }
 

@@ -227,3 +227,31 @@ func TestSlowHandler(t *testing.T) {
 		t.Fatalf("PUBACK %d", ack.PacketID)
 	}
 }
+
+// TestUndeliveredBound blocks the handler while the broker floods the
+// client: QoS 0 messages beyond Config.MaxUndelivered are dropped and
+// counted, QoS 1 messages are kept.
+func TestUndeliveredBound(t *testing.T) {
+	noLeaks(t)
+	release := make(chan struct{})
+	in := newInbox()
+	c, fc := connected(t, Config{MaxUndelivered: 1000, DefaultHandler: func(m *Message) { <-release; in.handler(m) }}, packet.Properties{})
+	payload := make([]byte, 299) // 300 bytes with the topic "q"
+	for i := 0; i < 10; i++ {
+		fc.Send(&packet.Publish{Topic: "q", Payload: payload})
+	}
+	fc.Send(&packet.Publish{Topic: "q", QoS: QoS1, PacketID: 1, Payload: payload})
+	waitFor(t, func() bool { return c.Stats().Received == 11 })
+	st := c.Stats()
+	if st.Dropped != 7 || st.Undelivered != 4 || st.UndeliveredBytes != 1200 {
+		t.Fatalf("Stats %+v: want 3 QoS 0 messages kept and 7 dropped, and the QoS 1 message kept over the bound", st)
+	}
+	close(release)
+	for i := 0; i < 4; i++ {
+		in.next(t)
+	}
+	if ack := fc.Expect(packet.TypePuback).(*packet.Puback); ack.PacketID != 1 {
+		t.Fatalf("PUBACK %d", ack.PacketID)
+	}
+	waitFor(t, func() bool { st := c.Stats(); return st.Undelivered == 0 && st.UndeliveredBytes == 0 })
+}

@@ -127,7 +127,12 @@ func (cn *conn) receive(p *packet.Publish) error {
 	}
 	m := &Message{Topic: topic, Payload: p.Payload, QoS: p.QoS, Retain: p.Retain,
 		Properties: p.Properties, Dup: p.Dup, PacketID: p.PacketID}
-	c.disp.deliver(delivery{msg: m, cn: cn})
+	c.received.Add(1)
+	if !c.disp.deliver(delivery{msg: m, cn: cn}) && m.QoS == QoS0 {
+		if c.dropped.Add(1) == 1 {
+			c.s.Logger.Warn("mqtt: dropping QoS 0 messages: handlers are behind by Config.MaxUndelivered bytes")
+		}
+	}
 	return nil
 }
 
