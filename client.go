@@ -233,7 +233,10 @@ func (c *Client) handshake(ctx context.Context, nc net.Conn, v packet.Version) (
 		c.sess.Clear() // MQTT-3.2.2-5
 	}
 	c.maxFlight = min(c.s.MaxInflight, int(neg.ReceiveMaximum))
-	c.inAliases = nil
+	c.inAliases = nil // aliases do not outlive a connection (MQTT-3.3.2-7)
+	// Our Receive Maximum counts this connection's unacknowledged messages:
+	// the inbound QoS 2 exchanges the session still holds.
+	c.inUnacked = c.sess.InboundQoS2()
 	c.mu.Unlock()
 	c.s.Logger.Info("mqtt: connected", "broker", c.s.url.Redacted(), "version", v.String(),
 		"client_id", neg.ClientID, "session_present", neg.SessionPresent)
