@@ -44,6 +44,8 @@ type ReasonCodeError struct {
 	UserProperties  []packet.UserProperty
 }
 
+// Error names the packet, the code and its meaning, and the broker's
+// Reason String.
 func (e *ReasonCodeError) Error() string {
 	s := "mqtt: " + e.Packet.String() + " " + e.Code.Name(e.Packet) + " (0x" + strconv.FormatUint(uint64(e.Code), 16) + ")"
 	if e.ReasonString != "" {
@@ -62,6 +64,7 @@ type DisconnectError struct {
 	UserProperties  []packet.UserProperty
 }
 
+// Error names the reason code and gives the server's Reason String.
 func (e *DisconnectError) Error() string {
 	s := "mqtt: server sent DISCONNECT " + e.Code.Name(packet.TypeDisconnect) + " (0x" + strconv.FormatUint(uint64(e.Code), 16) + ")"
 	if e.ReasonString != "" {

@@ -67,6 +67,7 @@ type SubscribeError struct {
 	ReasonString string
 }
 
+// Error names the refused filters and the first refusal's reason.
 func (e *SubscribeError) Error() string {
 	n := 0
 	first := SubResult{}

@@ -17,6 +17,7 @@ type Error struct {
 	Err    error      // the underlying cause, if any (a *topic.Error)
 }
 
+// Error describes the problem, starting "mqtt: ".
 func (e *Error) Error() string {
 	s := "mqtt: "
 	if e.Encode {
