@@ -8,4 +8,10 @@ require (
 	github.com/ternmq/mqtt v0.0.0
 )
 
+require (
+	github.com/gorilla/websocket v1.5.3 // indirect
+	golang.org/x/net v0.44.0 // indirect
+	golang.org/x/sync v0.17.0 // indirect
+)
+
 replace github.com/ternmq/mqtt => ../
