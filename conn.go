@@ -44,9 +44,10 @@ type conn struct {
 
 // outItem is an encoded packet waiting for the writer.
 type outItem struct {
-	b    []byte
-	pool bool // b came from bufPool and goes back after the write
-	op   *op  // if not nil, completes with the result of writing b
+	b   []byte
+	buf *buffer // if not nil, b is buf.b, which goes back to the pool after the write
+	op  *op     // if not nil, completes with the result of writing b
+	w   *waiter // if not nil, receives the result of writing b
 	// close, if not nil, ends the connection with this error once b is
 	// written: a DISCONNECT.
 	close error
@@ -117,21 +118,26 @@ func (cn *conn) send(it outItem) {
 
 // sendPacket encodes p and queues it.
 func (cn *conn) sendPacket(p packet.Packet) {
-	b, err := p.Append(getBuf(), cn.v)
+	buf := getBuf()
+	b, err := p.Append(buf.b, cn.v)
+	buf.b = b
 	if err != nil {
-		putBuf(b)
+		putBuf(buf)
 		cn.fail(err)
 		return
 	}
-	cn.send(outItem{b: b, pool: true})
+	cn.send(outItem{b: b, buf: buf})
 }
 
 func (it *outItem) finish(err error) {
-	if it.pool {
-		putBuf(it.b)
+	if it.buf != nil {
+		putBuf(it.buf)
 	}
 	if it.op != nil {
 		it.op.finish(err)
+	}
+	if it.w != nil {
+		it.w.ch <- err
 	}
 }
 
@@ -262,14 +268,28 @@ func (cn *conn) keepAlive() {
 	}
 }
 
+// waiter carries one result to a synchronous caller; pooled, so that a
+// synchronous QoS 0 publish allocates nothing.
+type waiter struct{ ch chan error }
+
+var waiterPool = sync.Pool{New: func() any { return &waiter{ch: make(chan error, 1)} }}
+
+// buffer is an encoding buffer from bufPool.
+type buffer struct{ b []byte }
+
 // bufPool holds encoding buffers; large ones are not kept.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+var bufPool = sync.Pool{New: func() any { return &buffer{b: make([]byte, 0, 512)} }}
 
-func getBuf() []byte { return (*bufPool.Get().(*[]byte))[:0] }
+// getBuf returns an empty buffer.
+func getBuf() *buffer {
+	buf := bufPool.Get().(*buffer)
+	buf.b = buf.b[:0]
+	return buf
+}
 
-func putBuf(b []byte) {
-	if cap(b) > 64<<10 {
+func putBuf(buf *buffer) {
+	if cap(buf.b) > 64<<10 {
 		return
 	}
-	bufPool.Put(&b)
+	bufPool.Put(buf)
 }

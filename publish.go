@@ -89,7 +89,35 @@ func failed(err error) *Completion {
 // exchange completes when the broker answers; whether it arrived is then
 // unknown to the caller. m must not change until Publish returns.
 func (c *Client) Publish(ctx context.Context, m *Message) error {
+	if m != nil && m.QoS == QoS0 {
+		return c.publish0(ctx, m)
+	}
 	return c.publish(ctx, m).Wait(ctx)
+}
+
+// publish0 is a synchronous QoS 0 Publish: it waits for the write through
+// a pooled waiter, and allocates nothing.
+func (c *Client) publish0(ctx context.Context, m *Message) error {
+	if err := c.checkMessage(m); err != nil {
+		return err
+	}
+	cn, err := c.current()
+	if err != nil {
+		return err
+	}
+	p := packet.Publish{Retain: m.Retain, Topic: m.Topic, Payload: m.Payload, Properties: m.Properties}
+	w := waiterPool.Get().(*waiter)
+	if err := c.sendPublish(cn, &p, nil, w); err != nil {
+		waiterPool.Put(w)
+		return err
+	}
+	select {
+	case err := <-w.ch:
+		waiterPool.Put(w)
+		return err
+	case <-ctx.Done():
+		return ctx.Err() // w is the writer's to fill; it is not reused
+	}
 }
 
 // PublishAsync starts publishing m and returns at once; the Completion
@@ -111,7 +139,7 @@ func (c *Client) publish(ctx context.Context, m *Message) *Completion {
 			return failed(err)
 		}
 		o := newOp()
-		if err := c.sendPublish(cn, &p, o); err != nil {
+		if err := c.sendPublish(cn, &p, o, nil); err != nil {
 			return failed(err)
 		}
 		return &Completion{o}
@@ -127,7 +155,7 @@ func (c *Client) publish(ctx context.Context, m *Message) *Completion {
 		return failed(err)
 	}
 	p.PacketID = e.ID
-	if err := c.sendPublish(cn, &p, nil); err != nil {
+	if err := c.sendPublish(cn, &p, nil, nil); err != nil {
 		c.mu.Lock()
 		c.release(e)
 		c.mu.Unlock()
@@ -137,26 +165,26 @@ func (c *Client) publish(ctx context.Context, m *Message) *Completion {
 }
 
 // sendPublish encodes p, with a topic alias when the client gives them,
-// and queues it; o, if not nil, completes when it is written.
-func (c *Client) sendPublish(cn *conn, p *packet.Publish, o *op) error {
+// and queues it; o or w, if not nil, learns when it is written.
+func (c *Client) sendPublish(cn *conn, p *packet.Publish, o *op, w *waiter) error {
 	t := cn.aliases
 	if t == nil {
-		b, err := c.encode(p, cn)
+		buf, err := c.encodePublish(p, cn)
 		if err != nil {
 			return err
 		}
-		cn.send(outItem{b: b, pool: true, op: o})
+		cn.send(outItem{b: buf.b, buf: buf, op: o, w: w})
 		return nil
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	topic := p.Topic
 	record := t.choose(p)
-	b, err := c.encode(p, cn)
+	buf, err := c.encodePublish(p, cn)
 	if err != nil {
 		return err
 	}
-	cn.send(outItem{b: b, pool: true, op: o})
+	cn.send(outItem{b: buf.b, buf: buf, op: o, w: w})
 	if record != 0 {
 		t.record(record, topic)
 	}
@@ -192,19 +220,33 @@ func (c *Client) checkMessage(m *Message) error {
 	return nil
 }
 
-// encode encodes p for cn and checks it against the broker's Maximum
-// Packet Size (MQTT-3.2.2-15).
-func (c *Client) encode(p packet.Packet, cn *conn) ([]byte, error) {
-	b, err := p.Append(getBuf(), cn.v)
+// encode encodes p for cn into a pooled buffer and checks it against the
+// broker's Maximum Packet Size (MQTT-3.2.2-15).
+func (c *Client) encode(p packet.Packet, cn *conn) (*buffer, error) {
+	buf := getBuf()
+	b, err := p.Append(buf.b, cn.v)
+	return checkSize(buf, b, err, p.Type(), cn)
+}
+
+// encodePublish is encode for a PUBLISH, without the interface call that
+// would move p to the heap.
+func (c *Client) encodePublish(p *packet.Publish, cn *conn) (*buffer, error) {
+	buf := getBuf()
+	b, err := p.Append(buf.b, cn.v)
+	return checkSize(buf, b, err, packet.TypePublish, cn)
+}
+
+func checkSize(buf *buffer, b []byte, err error, t packet.Type, cn *conn) (*buffer, error) {
+	buf.b = b
 	if err != nil {
-		putBuf(b)
+		putBuf(buf)
 		return nil, err
 	}
 	if max := cn.neg.MaximumPacketSize; max > 0 && len(b) > int(max) {
-		putBuf(b)
-		return nil, fmt.Errorf("mqtt: %v of %d bytes is over the broker's Maximum Packet Size %d", p.Type(), len(b), max)
+		putBuf(buf)
+		return nil, fmt.Errorf("mqtt: %v of %d bytes is over the broker's Maximum Packet Size %d", t, len(b), max)
 	}
-	return b, nil
+	return buf, nil
 }
 
 // open waits for a free packet identifier (and, for a publish, an

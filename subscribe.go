@@ -60,7 +60,7 @@ func (c *Client) Subscribe(ctx context.Context, h Handler, subs ...Subscription)
 		subID = c.newSubID()
 		sp.Properties.SubscriptionIDs = []uint32{subID}
 	}
-	b, err := c.encode(&sp, cn)
+	buf, err := c.encode(&sp, cn)
 	if err != nil {
 		c.mu.Lock()
 		c.release(e)
@@ -70,7 +70,7 @@ func (c *Client) Subscribe(ctx context.Context, h Handler, subs ...Subscription)
 	for _, s := range subs {
 		c.routes.add(s.Filter, h, subID)
 	}
-	cn.send(outItem{b: b, pool: true})
+	cn.send(outItem{b: buf.b, buf: buf})
 	if err := o.wait(ctx); err != nil {
 		return o.results, err
 	}
@@ -96,14 +96,14 @@ func (c *Client) Unsubscribe(ctx context.Context, filters ...string) ([]SubResul
 	if err != nil {
 		return nil, err
 	}
-	b, err := c.encode(&packet.Unsubscribe{PacketID: e.ID, Filters: filters}, cn)
+	buf, err := c.encode(&packet.Unsubscribe{PacketID: e.ID, Filters: filters}, cn)
 	if err != nil {
 		c.mu.Lock()
 		c.release(e)
 		c.mu.Unlock()
 		return nil, err
 	}
-	cn.send(outItem{b: b, pool: true})
+	cn.send(outItem{b: buf.b, buf: buf})
 	if err := o.wait(ctx); err != nil {
 		return o.results, err
 	}
