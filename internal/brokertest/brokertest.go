@@ -84,8 +84,9 @@ func StartMochi() (*Broker, func(), error) {
 
 // Mosquitto starts Mosquitto with a temporary configuration: a listener on
 // a free loopback port, anonymous clients allowed, no persistence, plus the
-// extra configuration lines given. Without mosquitto on PATH the test
-// fails when the CI variable is set (CI installs it) and skips otherwise.
+// extra configuration lines given ("$DIR" stands for a temporary folder).
+// Without mosquitto on PATH the test fails when the CI variable is set (CI
+// installs it) and skips otherwise.
 func Mosquitto(t testing.TB, extra ...string) *Broker {
 	t.Helper()
 	path, err := exec.LookPath("mosquitto")
@@ -96,6 +97,23 @@ func Mosquitto(t testing.TB, extra ...string) *Broker {
 		t.Skip("mosquitto is not installed (apt-get install mosquitto): skipping")
 	}
 	dir := t.TempDir()
+	// The free port is found by listening and closing, so another listener
+	// may take it before Mosquitto binds it: then Mosquitto exits, and we
+	// try again with another port.
+	var lastErr string
+	for attempt := 0; attempt < 3; attempt++ {
+		b, out, err := startMosquitto(t, path, dir, extra)
+		if err == nil {
+			return b
+		}
+		lastErr = err.Error() + "\n" + out
+	}
+	t.Fatalf("mosquitto did not start: %s", lastErr)
+	return nil
+}
+
+// startMosquitto starts Mosquitto once, on a port free a moment ago.
+func startMosquitto(t testing.TB, path, dir string, extra []string) (*Broker, string, error) {
 	port := freePort(t)
 	conf := []string{
 		fmt.Sprintf("listener %d 127.0.0.1", port),
@@ -115,7 +133,7 @@ func Mosquitto(t testing.TB, extra ...string) *Broker {
 	if err := os.WriteFile(confPath, []byte(strings.Join(conf, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
+	var out syncBuffer
 	cmd := exec.Command(path, "-c", confPath)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -123,7 +141,7 @@ func Mosquitto(t testing.TB, extra ...string) *Broker {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
+	stop := func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
@@ -131,10 +149,7 @@ func Mosquitto(t testing.TB, extra ...string) *Broker {
 			cmd.Process.Kill()
 			<-exited
 		}
-		if t.Failed() && out.Len() > 0 {
-			t.Logf("mosquitto said:\n%s", out.String())
-		}
-	})
+	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -145,15 +160,48 @@ func Mosquitto(t testing.TB, extra ...string) *Broker {
 		}
 		select {
 		case err := <-exited:
-			t.Fatalf("mosquitto exited: %v\n%s", err, out.String())
+			exited <- err
+			return nil, out.String(), fmt.Errorf("mosquitto exited: %v", err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("mosquitto did not listen on %s: %v\n%s", addr, err, out.String())
+			stop()
+			return nil, out.String(), fmt.Errorf("mosquitto did not listen on %s: %v", addr, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return &Broker{Name: "mosquitto", URL: "mqtt://" + addr, V31: true}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() && out.Len() > 0 {
+			t.Logf("mosquitto said:\n%s", out.String())
+		}
+	})
+	return &Broker{Name: "mosquitto", URL: "mqtt://" + addr, V31: true}, "", nil
+}
+
+// syncBuffer is a bytes.Buffer safe for the writes of a child process's
+// output copier and the reads of the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Len()
 }
 
 // freePort returns a TCP port of 127.0.0.1 that was free a moment ago.
