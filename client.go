@@ -410,20 +410,28 @@ func (c *Client) connEnded(cn *conn, err error) {
 	c.event(Event{Kind: EventDisconnected, Err: err})
 }
 
+// markClosed marks the client closed and returns its connection (nil if
+// none), and whether this call was the first to close it.
+func (c *Client) markClosed() (*conn, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, false
+	}
+	c.closed = true
+	return c.cn, true
+}
+
 // Close closes the connection at once, without DISCONNECT: the broker
 // publishes the Will, if any. Every waiting call returns ErrClosed, and so
 // does every later call. Close waits for the connection's goroutines; a
 // handler running on the dispatcher finishes on its own. Closing a closed
 // client does nothing.
 func (c *Client) Close() error {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	cn, first := c.markClosed()
+	if !first {
 		return nil
 	}
-	c.closed = true
-	cn := c.cn
-	c.mu.Unlock()
 	if cn != nil {
 		cn.end(ErrClosed)
 		cn.wait()
@@ -446,14 +454,10 @@ func (c *Client) Disconnect(ctx context.Context) error {
 // publish the Will), a new Session Expiry Interval, a Reason String, User
 // Properties. In 3.x they are not sent.
 func (c *Client) DisconnectWith(ctx context.Context, d packet.Disconnect) error {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	cn, first := c.markClosed()
+	if !first {
 		return ErrClosed
 	}
-	c.closed = true
-	cn := c.cn
-	c.mu.Unlock()
 	defer c.disp.stop()
 	if cn == nil {
 		return nil
