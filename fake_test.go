@@ -277,7 +277,7 @@ func TestPingTimeout(t *testing.T) {
 
 func TestPingAnswered(t *testing.T) {
 	noLeaks(t)
-	c, fc := connected(t, Config{KeepAlive: time.Second, PingTimeout: 300 * time.Millisecond}, packet.Properties{})
+	c, fc := connected(t, Config{KeepAlive: time.Second, PingTimeout: 2 * time.Second}, packet.Properties{})
 	for i := 0; i < 2; i++ {
 		fc.Expect(packet.TypePingreq)
 		fc.Send(&packet.Pingresp{})

@@ -202,7 +202,7 @@ func TestSlowHandler(t *testing.T) {
 	noLeaks(t)
 	release := make(chan struct{})
 	entered := make(chan struct{})
-	c, fc := connected(t, Config{KeepAlive: time.Second, PingTimeout: 500 * time.Millisecond,
+	c, fc := connected(t, Config{KeepAlive: time.Second, PingTimeout: 2 * time.Second,
 		DefaultHandler: func(*Message) { close(entered); <-release }}, packet.Properties{})
 	fc.Send(&packet.Publish{QoS: QoS1, Topic: "slow", PacketID: 1})
 	<-entered
