@@ -89,7 +89,10 @@ func failed(err error) *Completion {
 // exchange completes when the broker answers; whether it arrived is then
 // unknown to the caller. m must not change until Publish returns.
 func (c *Client) Publish(ctx context.Context, m *Message) error {
-	if m != nil && m.QoS == QoS0 {
+	if m == nil {
+		return errors.New("mqtt: nil message")
+	}
+	if m.QoS == QoS0 {
 		return c.publish0(ctx, m)
 	}
 	return c.publish(ctx, m).Wait(ctx)
@@ -98,11 +101,11 @@ func (c *Client) Publish(ctx context.Context, m *Message) error {
 // publish0 is a synchronous QoS 0 Publish: it waits for the write through
 // a pooled waiter, and allocates nothing.
 func (c *Client) publish0(ctx context.Context, m *Message) error {
-	if err := c.checkMessage(m); err != nil {
-		return err
-	}
 	cn, err := c.current()
 	if err != nil {
+		return err
+	}
+	if err := c.checkMessage(m, &cn.neg); err != nil {
 		return err
 	}
 	p := packet.Publish{Retain: m.Retain, Topic: m.Topic, Payload: m.Payload, Properties: m.Properties}
@@ -129,15 +132,18 @@ func (c *Client) PublishAsync(m *Message) *Completion {
 }
 
 func (c *Client) publish(ctx context.Context, m *Message) *Completion {
-	if err := c.checkMessage(m); err != nil {
+	if m == nil {
+		return failed(errors.New("mqtt: nil message"))
+	}
+	cn, err := c.current()
+	if err != nil {
+		return failed(err)
+	}
+	if err := c.checkMessage(m, &cn.neg); err != nil {
 		return failed(err)
 	}
 	p := packet.Publish{QoS: m.QoS, Retain: m.Retain, Topic: m.Topic, Payload: m.Payload, Properties: m.Properties}
 	if m.QoS == QoS0 {
-		cn, err := c.current()
-		if err != nil {
-			return failed(err)
-		}
 		o := newOp()
 		if err := c.sendPublish(cn, &p, o, nil); err != nil {
 			return failed(err)
@@ -192,14 +198,8 @@ func (c *Client) sendPublish(cn *conn, p *packet.Publish, o *op, w *waiter) erro
 }
 
 // checkMessage refuses what the broker would refuse, before anything is
-// sent.
-func (c *Client) checkMessage(m *Message) error {
-	if m == nil {
-		return errors.New("mqtt: nil message")
-	}
-	c.mu.Lock()
-	neg := c.neg
-	c.mu.Unlock()
+// sent, by the settings neg of the connection it goes out on.
+func (c *Client) checkMessage(m *Message, neg *Negotiated) error {
 	if m.Topic != "" || neg.Version != packet.V5 || m.Properties.TopicAlias == 0 {
 		if err := topic.CheckName(m.Topic); err != nil {
 			return err

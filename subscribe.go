@@ -25,9 +25,11 @@ func (c *Client) Subscribe(ctx context.Context, h Handler, subs ...Subscription)
 	if len(subs) == 0 {
 		return nil, errors.New("mqtt: Subscribe without filters")
 	}
-	c.mu.Lock()
-	neg := c.neg
-	c.mu.Unlock()
+	cur, err := c.current()
+	if err != nil {
+		return nil, err
+	}
+	neg := &cur.neg
 	for _, s := range subs {
 		if err := topic.CheckFilter(s.Filter); err != nil {
 			return nil, err
