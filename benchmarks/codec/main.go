@@ -14,11 +14,12 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ternmq/mqtt/benchmarks/internal/machine"
 )
 
 func main() {
@@ -146,8 +147,8 @@ func render(rs []row, results [][2][]testing.BenchmarkResult, notes []string, ro
 	p("SUBSCRIBE with 10 filters `devices/+/telemetry/N/#` at QoS 1.\n\n")
 
 	p("Go %s, %s/%s, %d CPUs (GOMAXPROCS %d)%s, %s, %s; command: `cd benchmarks && %s`\n\n",
-		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), cpuModel(),
-		depVersions(), time.Now().UTC().Format("2006-01-02 15:04 UTC"), command())
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), machine.CPUModel(),
+		machine.PahoVersions(), time.Now().UTC().Format("2006-01-02 15:04 UTC"), machine.Command("codec"))
 
 	p("| Operation | MQTT | vs | tern ns/op | paho ns/op | time paho/tern | tern allocs/op | paho allocs/op | allocs paho/tern | tern B/op | paho B/op | B/op paho/tern | spread tern / paho |\n")
 	p("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
@@ -203,36 +204,3 @@ func ratio(paho, tern float64) string {
 }
 
 func pct(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) }
-
-func command() string {
-	return strings.Join(append([]string{"go run ./codec"}, os.Args[1:]...), " ")
-}
-
-// depVersions names the paho modules built in, from the build information.
-func depVersions() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "paho versions unknown"
-	}
-	var vs []string
-	for _, d := range info.Deps {
-		if strings.HasPrefix(d.Path, "github.com/eclipse/paho") {
-			vs = append(vs, strings.TrimPrefix(d.Path, "github.com/eclipse/")+" "+d.Version)
-		}
-	}
-	return strings.Join(vs, ", ")
-}
-
-// cpuModel returns ", " and the CPU's model name on Linux, or "".
-func cpuModel() string {
-	data, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if name, ok := strings.CutPrefix(line, "model name"); ok {
-			return ", " + strings.TrimSpace(strings.TrimLeft(name, " \t:"))
-		}
-	}
-	return ""
-}

@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 	"math"
-	"os"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ternmq/mqtt/benchmarks/internal/machine"
 )
 
 type tputKey struct {
@@ -187,37 +187,6 @@ func pct(x float64) string {
 	return fmt.Sprintf("%.0f%%", 100*x)
 }
 
-func command() string {
-	return strings.Join(append([]string{"go run ./e2e"}, os.Args[1:]...), " ")
-}
-
-func depVersions() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "paho versions unknown"
-	}
-	var vs []string
-	for _, d := range info.Deps {
-		if strings.HasPrefix(d.Path, "github.com/eclipse/paho") {
-			vs = append(vs, strings.TrimPrefix(d.Path, "github.com/eclipse/")+" "+d.Version)
-		}
-	}
-	return strings.Join(vs, ", ")
-}
-
-func cpuModel() string {
-	data, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if name, ok := strings.CutPrefix(line, "model name"); ok {
-			return ", " + strings.TrimSpace(strings.TrimLeft(name, " \t:"))
-		}
-	}
-	return ""
-}
-
 func (rep *report) render() string {
 	o := rep.opts
 	var b strings.Builder
@@ -238,8 +207,8 @@ func (rep *report) render() string {
 	p("Tern 3.1.1 is compared with paho.mqtt.golang and the 3.1.1 raw reference, Tern 5.0 with paho.golang and the 5.0 raw reference.\n\n")
 
 	p("Go %s, %s/%s, %d CPUs (GOMAXPROCS %d)%s, Mosquitto %s, %s, %s; command: `cd benchmarks && %s`\n\n",
-		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), cpuModel(),
-		rep.mosquitto, depVersions(), time.Now().UTC().Format("2006-01-02 15:04 UTC"), command())
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), machine.CPUModel(),
+		rep.mosquitto, machine.PahoVersions(), time.Now().UTC().Format("2006-01-02 15:04 UTC"), machine.Command("e2e"))
 
 	if rep.tput != nil {
 		p("## Throughput, one publisher and one subscriber\n\n")
