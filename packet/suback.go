@@ -37,20 +37,28 @@ func (p *Suback) write(w *writer) {
 		if p.PacketID == 0 {
 			w.fail(ReasonProtocolError, "Packet Identifier 0")
 		}
-		if len(p.ReasonCodes) == 0 {
-			w.fail(ReasonProtocolError, "no reason codes")
-		}
-		for _, c := range p.ReasonCodes {
-			if !validSubackCode(c, w.v) {
-				w.fail(ReasonProtocolError, "reason code "+c.String()+" is not valid in SUBACK")
-			}
-		}
 	}
 	w.u16(p.PacketID)
 	if w.v == V5 {
 		w.props(&p.Properties, sa)
 	}
-	for _, c := range p.ReasonCodes {
+	w.reasonCodes(p.ReasonCodes, validSubackCode)
+}
+
+// reasonCodes writes a list of at least one reason code, each of which
+// must satisfy valid: the encoding side of decoder.reasonCodes.
+func (w *writer) reasonCodes(codes []ReasonCode, valid func(ReasonCode, Version) bool) {
+	if w.count {
+		if len(codes) == 0 {
+			w.fail(ReasonProtocolError, "no reason codes")
+		}
+		for _, c := range codes {
+			if !valid(c, w.v) {
+				w.fail(ReasonProtocolError, "reason code "+c.String()+" is not valid in "+w.t.String())
+			}
+		}
+	}
+	for _, c := range codes {
 		w.u8(byte(c))
 	}
 }

@@ -105,16 +105,8 @@ func (p *Unsuback) write(w *writer) {
 		if p.PacketID == 0 {
 			w.fail(ReasonProtocolError, "Packet Identifier 0")
 		}
-		if w.v == V5 && len(p.ReasonCodes) == 0 {
-			w.fail(ReasonProtocolError, "no reason codes")
-		}
 		if w.v != V5 && len(p.ReasonCodes) != 0 {
 			w.fail(ReasonProtocolError, "reason codes in MQTT "+w.v.String())
-		}
-		for _, c := range p.ReasonCodes {
-			if !c.ValidFor(TypeUnsuback) {
-				w.fail(ReasonProtocolError, "reason code "+c.String()+" is not valid in UNSUBACK")
-			}
 		}
 	}
 	w.u16(p.PacketID)
@@ -122,9 +114,7 @@ func (p *Unsuback) write(w *writer) {
 		return
 	}
 	w.props(&p.Properties, ua)
-	for _, c := range p.ReasonCodes {
-		w.u8(byte(c))
-	}
+	w.reasonCodes(p.ReasonCodes, validUnsubackCode)
 }
 
 // Decode decodes an UNSUBACK from the front of src; see [Packet].
