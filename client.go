@@ -1,7 +1,6 @@
 package mqtt
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -201,7 +200,7 @@ func (c *Client) handshake(ctx context.Context, nc net.Conn, v packet.Version) (
 	if _, err := nc.Write(buf); err != nil {
 		return nil, c.handshakeErr(ctx, err)
 	}
-	br := bufio.NewReaderSize(nc, 32<<10)
+	br := newReadBuffer(nc)
 	rv := v
 	if v == packet.V5 {
 		// A broker that only knows 3.1.1 answers a 5.0 CONNECT with a 3.1.1

@@ -11,24 +11,34 @@ import (
 	"github.com/ternmq/mqtt/packet"
 )
 
-// conn is one network connection of a Client. Three goroutines own it: the
-// writer (the only code that writes to nc), the reader (the only code that
-// reads) and the keep-alive timer.
+// conn is one network connection of a Client. The reader goroutine is the
+// only code that reads nc; the writer goroutine, the only code that writes
+// it, runs while there is something to write and exits when its queue is
+// empty; the keep-alive check is a timer. An idle connection thus holds
+// one goroutine and a small read buffer.
 type conn struct {
-	c   *Client
-	nc  net.Conn
-	br  *bufio.Reader
-	r   *packet.Reader
-	v   packet.Version
-	neg Negotiated
+	c  *Client
+	nc net.Conn
+	br *readBuffer
+	r  *packet.Reader
+	// msg is the received message whose body the reader read last (see
+	// body); owned by the reader goroutine.
+	msg     *Message
+	ackBody [4]byte // see body
+	v       packet.Version
+	neg     Negotiated
 	// aliases gives outgoing topics aliases; nil unless Config.AutoTopicAlias
 	// and the broker allows aliases.
 	aliases *aliasTable
 
-	qmu    sync.Mutex // guards queue and ended
+	qmu    sync.Mutex // guards queue, spare, writer.running and ended
 	queue  []outItem
+	spare  []outItem // the writer's last batch, emptied, for reuse
+	writer worker
 	ended  bool
-	wakeup chan struct{} // capacity 1: the writer has work
+
+	ka       atomic.Pointer[time.Timer] // the keep-alive check; nil without keep alive
+	pingSent atomic.Int64               // UnixNano of the outstanding PINGREQ; 0 if none
 
 	done chan struct{} // closed when the connection ends
 	once sync.Once
@@ -37,9 +47,9 @@ type conn struct {
 	// closing is set once we send DISCONNECT: the broker closing the
 	// connection is then the expected end, not a loss.
 	closing  atomic.Bool
-	lastSend atomic.Int64 // UnixNano of the last write
-	lastRecv atomic.Int64 // UnixNano of the last packet read
-	wg       sync.WaitGroup
+	lastSend atomic.Int64   // UnixNano of the last write
+	lastRecv atomic.Int64   // UnixNano of the last packet read
+	wg       sync.WaitGroup // the reader and the writer
 }
 
 // outItem is an encoded packet waiting for the writer.
@@ -53,9 +63,10 @@ type outItem struct {
 	close error
 }
 
-func newConn(c *Client, nc net.Conn, br *bufio.Reader, r *packet.Reader, v packet.Version, neg Negotiated) *conn {
-	cn := &conn{c: c, nc: nc, br: br, r: r, v: v, neg: neg,
-		wakeup: make(chan struct{}, 1), done: make(chan struct{})}
+func newConn(c *Client, nc net.Conn, br *readBuffer, r *packet.Reader, v packet.Version, neg Negotiated) *conn {
+	cn := &conn{c: c, nc: nc, br: br, r: r, v: v, neg: neg, done: make(chan struct{}), writer: newWorker()}
+	r.ReusePackets = true
+	r.Body = cn.body
 	if c.s.AutoTopicAlias && v == packet.V5 && neg.TopicAliasMaximum > 0 {
 		cn.aliases = newAliasTable(neg.TopicAliasMaximum)
 	}
@@ -66,10 +77,14 @@ func newConn(c *Client, nc net.Conn, br *bufio.Reader, r *packet.Reader, v packe
 }
 
 func (cn *conn) start() {
-	cn.wg.Add(3)
-	go cn.writeLoop()
+	if cn.neg.KeepAlive > 0 {
+		// Stored before it can fire: the callback resets it.
+		t := time.AfterFunc(time.Hour, cn.keepAlive)
+		cn.ka.Store(t)
+		t.Reset(cn.neg.KeepAlive)
+	}
+	cn.wg.Add(1)
 	go cn.readLoop()
-	go cn.keepAlive()
 }
 
 // wait waits for the connection's goroutines to finish.
@@ -86,6 +101,9 @@ func (cn *conn) end(err error) {
 	cn.once.Do(func() {
 		cn.err = err
 		close(cn.done)
+		if t := cn.ka.Load(); t != nil {
+			t.Stop()
+		}
 		cn.nc.Close()
 		cn.qmu.Lock()
 		cn.ended = true
@@ -109,10 +127,13 @@ func (cn *conn) send(it outItem) {
 		return
 	}
 	cn.queue = append(cn.queue, it)
+	start := cn.writer.kick()
+	if start {
+		cn.wg.Add(1) // before end sets ended, so before any wait
+	}
 	cn.qmu.Unlock()
-	select {
-	case cn.wakeup <- struct{}{}:
-	default:
+	if start {
+		go cn.writeLoop()
 	}
 }
 
@@ -141,59 +162,85 @@ func (it *outItem) finish(err error) {
 	}
 }
 
-// writeLoop drains the queue into a buffered writer and flushes when the
-// queue is empty, so that bursts coalesce into few system calls.
+// writeLoop drains the queue, and exits once it has stayed empty for
+// linger. Each batch goes out through a buffered writer from a pool,
+// flushed at the end of the batch, so that bursts coalesce into few system
+// calls while an idle connection holds no write buffer.
 func (cn *conn) writeLoop() {
 	defer cn.wg.Done()
-	bw := bufio.NewWriterSize(cn.nc, 32<<10)
 	var batch []outItem
 	for {
-		select {
-		case <-cn.wakeup:
-		case <-cn.done:
+		cn.qmu.Lock()
+		if len(cn.queue) == 0 && !cn.ended {
+			cn.qmu.Unlock()
+			if cn.writer.idle(cn.done) {
+				continue
+			}
+			cn.qmu.Lock()
+		}
+		if len(cn.queue) == 0 || cn.ended {
+			cn.writer.exit()
+			cn.spare = batch[:0]
+			cn.qmu.Unlock()
 			return
 		}
-		for {
+		if batch == nil {
+			batch = cn.spare
+		}
+		batch, cn.queue = cn.queue, batch[:0]
+		cn.qmu.Unlock()
+		if err := cn.write(batch); err != nil {
+			cn.end(err)
 			cn.qmu.Lock()
-			batch, cn.queue = cn.queue, batch[:0]
+			cn.writer.exit()
 			cn.qmu.Unlock()
-			if len(batch) == 0 {
-				break
-			}
-			var closeErr error
-			cn.nc.SetWriteDeadline(time.Now().Add(cn.c.s.WriteTimeout))
-			var err error
-			for i := range batch {
-				if err == nil {
-					_, err = bw.Write(batch[i].b)
-				}
-				if batch[i].close != nil && closeErr == nil {
-					closeErr = batch[i].close
-				}
-			}
-			if err == nil {
-				err = bw.Flush()
-			}
-			if err == nil {
-				cn.lastSend.Store(time.Now().UnixNano())
-			} else {
-				err = writeErr(err)
-			}
-			for i := range batch {
-				batch[i].finish(err)
-				batch[i] = outItem{}
-			}
-			if err != nil {
-				cn.end(err)
-				return
-			}
-			if closeErr != nil {
-				cn.end(closeErr)
-				return
-			}
+			return
 		}
 	}
 }
+
+// write writes a batch and finishes its items. An error, or a DISCONNECT
+// among them, ends the connection.
+func (cn *conn) write(batch []outItem) error {
+	cn.nc.SetWriteDeadline(time.Now().Add(cn.c.s.WriteTimeout))
+	var err, closeErr error
+	if len(batch) == 1 {
+		_, err = cn.nc.Write(batch[0].b)
+		closeErr = batch[0].close
+	} else {
+		bw := writerPool.Get().(*bufio.Writer)
+		bw.Reset(cn.nc)
+		for i := range batch {
+			if err == nil {
+				_, err = bw.Write(batch[i].b)
+			}
+			if batch[i].close != nil && closeErr == nil {
+				closeErr = batch[i].close
+			}
+		}
+		if err == nil {
+			err = bw.Flush()
+		}
+		bw.Reset(nil)
+		writerPool.Put(bw)
+	}
+	if err == nil {
+		cn.lastSend.Store(time.Now().UnixNano())
+	} else {
+		err = writeErr(err)
+	}
+	for i := range batch {
+		batch[i].finish(err)
+		batch[i] = outItem{}
+	}
+	if err != nil {
+		return err
+	}
+	return closeErr
+}
+
+// writerPool holds the writers' buffers.
+var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
 
 func writeErr(err error) error {
 	var ne net.Error
@@ -224,48 +271,41 @@ func (cn *conn) fail(err error) {
 	time.AfterFunc(cn.c.s.WriteTimeout, func() { cn.end(end) })
 }
 
-// keepAlive sends PINGREQ when nothing was sent for the keep-alive
-// interval (MQTT-3.1.2-20), and ends the connection when nothing at all
-// arrives within the ping timeout after it (ErrPingTimeout).
+// keepAlive runs on the keep-alive timer: it sends PINGREQ when nothing
+// was sent for the keep-alive interval (MQTT-3.1.2-20), ends the
+// connection when nothing at all arrived within the ping timeout after it
+// (ErrPingTimeout), and sets the timer for the next check.
 func (cn *conn) keepAlive() {
-	defer cn.wg.Done()
-	ka := cn.neg.KeepAlive
-	if ka <= 0 {
-		<-cn.done
+	select {
+	case <-cn.done:
 		return
+	default:
 	}
-	timer := time.NewTimer(ka)
-	defer timer.Stop()
-	var pingSent int64 // UnixNano of the outstanding PINGREQ; 0 if none
-	for {
-		select {
-		case <-cn.done:
-			return
-		case <-timer.C:
-		}
-		now := time.Now()
-		if pingSent != 0 {
-			if cn.lastRecv.Load() < pingSent {
-				if now.Sub(time.Unix(0, pingSent)) >= cn.c.s.PingTimeout {
-					cn.end(ended(ErrPingTimeout, nil))
-					return
-				}
-			} else {
-				pingSent = 0
+	ka := cn.neg.KeepAlive
+	now := time.Now()
+	pingSent := cn.pingSent.Load()
+	if pingSent != 0 {
+		if cn.lastRecv.Load() < pingSent {
+			if now.Sub(time.Unix(0, pingSent)) >= cn.c.s.PingTimeout {
+				cn.end(ended(ErrPingTimeout, nil))
+				return
 			}
+		} else {
+			pingSent = 0
 		}
-		idle := now.Sub(time.Unix(0, cn.lastSend.Load()))
-		if pingSent == 0 && idle >= ka {
-			pingSent = now.UnixNano()
-			cn.sendPacket(&packet.Pingreq{})
-			idle = 0
-		}
-		next := ka - idle
-		if pingSent != 0 {
-			next = min(next, time.Until(time.Unix(0, pingSent).Add(cn.c.s.PingTimeout)))
-		}
-		timer.Reset(max(next, time.Millisecond))
 	}
+	idle := now.Sub(time.Unix(0, cn.lastSend.Load()))
+	if pingSent == 0 && idle >= ka {
+		pingSent = now.UnixNano()
+		cn.sendPacket(&packet.Pingreq{})
+		idle = 0
+	}
+	cn.pingSent.Store(pingSent)
+	next := ka - idle
+	if pingSent != 0 {
+		next = min(next, time.Until(time.Unix(0, pingSent).Add(cn.c.s.PingTimeout)))
+	}
+	cn.ka.Load().Reset(max(next, time.Millisecond))
 }
 
 // waiter carries one result to a synchronous caller; pooled, so that a

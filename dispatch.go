@@ -46,7 +46,9 @@ type delivery struct {
 	event *Event
 }
 
-// dispatcher runs handlers and event callbacks on one goroutine, in order.
+// dispatcher runs handlers and event callbacks on one goroutine at a time,
+// in order; the goroutine runs while the queue has items and exits when it
+// is empty, so an idle client holds none.
 // Its queue never blocks the reader: a slow handler delays delivery but
 // not the reading of acknowledgements and PINGRESP. The broker's flow
 // control bounds the QoS 1 and 2 messages waiting, as each is acknowledged
@@ -54,20 +56,19 @@ type delivery struct {
 type dispatcher struct {
 	c *Client
 
-	mu       sync.Mutex // guards queue, stopping, bytes and count
+	mu       sync.Mutex // guards queue, spare, worker.running, stopping, bytes and count
 	queue    []delivery
+	spare    []delivery // the goroutine's last batch, emptied, for reuse
+	worker   worker
 	stopping bool
+	quit     chan struct{} // closed by stop: the goroutine need not linger
 	bytes    int           // topic and payload bytes of the messages not yet handled
 	count    int           // messages not yet handled
-	wakeup   chan struct{} // capacity 1
-	done     chan struct{} // closed when the goroutine exits
 	hs       []Handler     // scratch, owned by the goroutine
 }
 
 func newDispatcher(c *Client) *dispatcher {
-	d := &dispatcher{c: c, wakeup: make(chan struct{}, 1), done: make(chan struct{})}
-	go d.run()
-	return d
+	return &dispatcher{c: c, worker: newWorker(), quit: make(chan struct{})}
 }
 
 // deliver queues it and reports whether it was taken: a QoS 0 message that
@@ -88,10 +89,10 @@ func (d *dispatcher) deliver(it delivery) bool {
 		d.count++
 	}
 	d.queue = append(d.queue, it)
+	start := d.worker.kick()
 	d.mu.Unlock()
-	select {
-	case d.wakeup <- struct{}{}:
-	default:
+	if start {
+		go d.run()
 	}
 	return true
 }
@@ -105,46 +106,52 @@ func (d *dispatcher) pending() (count, bytes int) {
 	return d.count, d.bytes
 }
 
-// stop makes the goroutine exit once it has given out the events queued:
-// messages not yet handled are dropped (unacknowledged, so the broker
-// resends them to a resumed session). It does not wait: a handler that
-// calls Close must not wait for itself.
+// stop drops the messages not yet handled (unacknowledged, so the broker
+// resends them to a resumed session) and refuses new ones; events are
+// still given out. It does not wait: a handler that calls Close must not
+// wait for itself.
 func (d *dispatcher) stop() {
 	d.mu.Lock()
-	d.stopping = true
-	d.mu.Unlock()
-	select {
-	case d.wakeup <- struct{}{}:
-	default:
+	if !d.stopping {
+		d.stopping = true
+		close(d.quit)
 	}
+	d.mu.Unlock()
 }
 
 func (d *dispatcher) run() {
-	defer close(d.done)
 	var batch []delivery
-	for range d.wakeup {
-		for {
-			d.mu.Lock()
-			batch, d.queue = d.queue, batch[:0]
-			stopping := d.stopping
+	for {
+		d.mu.Lock()
+		if len(d.queue) == 0 {
 			d.mu.Unlock()
-			if len(batch) == 0 {
-				if stopping {
-					return
-				}
-				break
+			if d.worker.idle(d.quit) {
+				continue
 			}
-			for i := range batch {
-				it := batch[i]
-				batch[i] = delivery{}
-				switch {
-				case it.event != nil:
-					if f := d.c.s.OnEvent; f != nil {
-						f(*it.event)
-					}
-				case !stopping:
-					d.handle(it)
+			d.mu.Lock()
+			if len(d.queue) == 0 {
+				d.worker.exit()
+				d.spare = batch[:0]
+				d.mu.Unlock()
+				return
+			}
+		}
+		if batch == nil {
+			batch = d.spare
+		}
+		batch, d.queue = d.queue, batch[:0]
+		stopping := d.stopping
+		d.mu.Unlock()
+		for i := range batch {
+			it := batch[i]
+			batch[i] = delivery{}
+			switch {
+			case it.event != nil:
+				if f := d.c.s.OnEvent; f != nil {
+					f(*it.event)
 				}
+			case !stopping:
+				d.handle(it)
 			}
 		}
 	}

@@ -14,6 +14,7 @@ import (
 // our own publishes and PINGRESP are always read.
 func (cn *conn) readLoop() {
 	defer cn.wg.Done()
+	defer cn.br.release()
 	for {
 		p, err := cn.r.ReadPacket(cn.v)
 		if err != nil {
@@ -125,7 +126,12 @@ func (cn *conn) receive(p *packet.Publish) error {
 				Reason: "more unacknowledged QoS 1 and 2 messages than our Receive Maximum"}
 		}
 	}
-	m := &Message{Topic: topic, Payload: p.Payload, QoS: p.QoS, Retain: p.Retain,
+	m := cn.msg
+	cn.msg = nil
+	if m == nil {
+		m = new(Message)
+	}
+	*m = Message{Topic: topic, Payload: p.Payload, QoS: p.QoS, Retain: p.Retain,
 		Properties: p.Properties, Dup: p.Dup, PacketID: p.PacketID}
 	c.received.Add(1)
 	if !c.disp.deliver(delivery{msg: m, cn: cn}) && m.QoS == QoS0 {
@@ -134,6 +140,57 @@ func (cn *conn) receive(p *packet.Publish) error {
 		}
 	}
 	return nil
+}
+
+// body gives the reader the buffer for a packet body. For a PUBLISH, room
+// in the same allocation as the Message it becomes, so that a received
+// message costs one allocation.
+// An acknowledgement without properties (4 bytes at most) is read into a
+// buffer the reader reuses: nothing refers to its body once it is handled.
+func (cn *conn) body(t packet.Type, n int) []byte {
+	switch t {
+	case packet.TypePublish:
+		m, b := newMessage(n)
+		cn.msg = m
+		return b
+	case packet.TypePuback, packet.TypePubrec, packet.TypePubrel, packet.TypePubcomp:
+		if n <= len(cn.ackBody) {
+			return cn.ackBody[:n]
+		}
+	}
+	return nil
+}
+
+// newMessage allocates a Message and n bytes in one piece for n up to
+// 4 KiB, in size classes.
+func newMessage(n int) (*Message, []byte) {
+	switch {
+	case n <= 64:
+		x := new(struct {
+			m Message
+			b [64]byte
+		})
+		return &x.m, x.b[:n]
+	case n <= 256:
+		x := new(struct {
+			m Message
+			b [256]byte
+		})
+		return &x.m, x.b[:n]
+	case n <= 1024:
+		x := new(struct {
+			m Message
+			b [1024]byte
+		})
+		return &x.m, x.b[:n]
+	case n <= 4096:
+		x := new(struct {
+			m Message
+			b [4096]byte
+		})
+		return &x.m, x.b[:n]
+	}
+	return new(Message), make([]byte, n)
 }
 
 func (c *Client) receiveMaximum() uint16 {

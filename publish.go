@@ -4,18 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"sync/atomic"
 
 	"github.com/ternmq/mqtt/internal/session"
 	"github.com/ternmq/mqtt/packet"
 	"github.com/ternmq/mqtt/topic"
 )
 
-// op is one operation awaiting the broker's answer.
+// op is one operation awaiting the broker's answer. The Completion of an
+// asynchronous operation is its op.
 type op struct {
-	once sync.Once
-	done chan struct{}
+	fin  atomic.Bool
+	done chan struct{} // if not nil, closed when the op finishes
+	w    *waiter       // if not nil, receives the result: a synchronous caller waits on it
 	err  error
+
+	// e is the op's exchange in the session, when it holds a packet
+	// identifier; e.Data is the op.
+	e session.Entry
 
 	msg *Message // a publish: kept for resending
 
@@ -30,16 +36,30 @@ func newOp() *op { return &op{done: make(chan struct{})} }
 
 // finish completes o with err; only the first call counts.
 func (o *op) finish(err error) {
-	o.once.Do(func() {
-		o.err = err
+	if !o.fin.CompareAndSwap(false, true) {
+		return
+	}
+	o.err = err
+	if o.w != nil {
+		o.w.ch <- err
+	} else {
 		close(o.done)
-	})
+	}
 }
 
 // wait waits for o, or for ctx. A context that expires fails the wait but
 // not the operation: an exchange on the wire keeps its packet identifier
 // until the broker answers.
 func (o *op) wait(ctx context.Context) error {
+	if o.w != nil {
+		select {
+		case err := <-o.w.ch:
+			waiterPool.Put(o.w)
+			return err
+		case <-ctx.Done():
+			return ctx.Err() // o.w is finish's to fill; it is not reused
+		}
+	}
 	select {
 	case <-o.done:
 		return o.err
@@ -49,29 +69,23 @@ func (o *op) wait(ctx context.Context) error {
 }
 
 // Completion is the result of an asynchronous operation.
-type Completion struct{ o *op }
+type Completion op
 
 // Done returns a channel closed when the operation completes.
-func (c *Completion) Done() <-chan struct{} { return c.o.done }
+func (c *Completion) Done() <-chan struct{} { return c.done }
 
 // Err returns the operation's error once Done is closed; before, nil.
 func (c *Completion) Err() error {
 	select {
-	case <-c.o.done:
-		return c.o.err
+	case <-c.done:
+		return c.err
 	default:
 		return nil
 	}
 }
 
 // Wait waits for the operation, or for ctx to expire.
-func (c *Completion) Wait(ctx context.Context) error { return c.o.wait(ctx) }
-
-func failed(err error) *Completion {
-	o := newOp()
-	o.finish(err)
-	return &Completion{o}
-}
+func (c *Completion) Wait(ctx context.Context) error { return (*op)(c).wait(ctx) }
 
 // Publish publishes m and waits: for QoS 0 until it is written to the
 // network, for QoS 1 until PUBACK, for QoS 2 until PUBCOMP. A broker's
@@ -95,7 +109,13 @@ func (c *Client) Publish(ctx context.Context, m *Message) error {
 	if m.QoS == QoS0 {
 		return c.publish0(ctx, m)
 	}
-	return c.publish(ctx, m).Wait(ctx)
+	w := waiterPool.Get().(*waiter)
+	o := &op{w: w}
+	if err := c.publish(ctx, m, o); err != nil {
+		waiterPool.Put(w)
+		return err
+	}
+	return o.wait(ctx)
 }
 
 // publish0 is a synchronous QoS 0 Publish: it waits for the write through
@@ -128,46 +148,46 @@ func (c *Client) publish0(ctx context.Context, m *Message) error {
 // no room for another QoS 1 or 2 message in flight. m must not change until
 // the Completion is done.
 func (c *Client) PublishAsync(m *Message) *Completion {
-	return c.publish(context.Background(), m)
+	o := newOp()
+	if m == nil {
+		o.finish(errors.New("mqtt: nil message"))
+	} else if err := c.publish(context.Background(), m, o); err != nil {
+		o.finish(err)
+	}
+	return (*Completion)(o)
 }
 
-func (c *Client) publish(ctx context.Context, m *Message) *Completion {
-	if m == nil {
-		return failed(errors.New("mqtt: nil message"))
-	}
+// publish starts publishing m; o finishes with the outcome. An error
+// means nothing was sent and o is untouched.
+func (c *Client) publish(ctx context.Context, m *Message, o *op) error {
 	cn, err := c.current()
 	if err != nil {
-		return failed(err)
+		return err
 	}
 	if err := c.checkMessage(m, &cn.neg); err != nil {
-		return failed(err)
+		return err
 	}
 	p := packet.Publish{QoS: m.QoS, Retain: m.Retain, Topic: m.Topic, Payload: m.Payload, Properties: m.Properties}
 	if m.QoS == QoS0 {
-		o := newOp()
-		if err := c.sendPublish(cn, &p, o, nil); err != nil {
-			return failed(err)
-		}
-		return &Completion{o}
+		return c.sendPublish(cn, &p, o, nil)
 	}
-	o := newOp()
 	o.msg = m
 	kind := session.Publish1
 	if m.QoS == QoS2 {
 		kind = session.Publish2
 	}
-	e, cn, err := c.open(ctx, kind, o)
+	cn, err = c.open(ctx, kind, o)
 	if err != nil {
-		return failed(err)
+		return err
 	}
-	p.PacketID = e.ID
+	p.PacketID = o.e.ID
 	if err := c.sendPublish(cn, &p, nil, nil); err != nil {
 		c.mu.Lock()
-		c.release(e)
+		c.release(&o.e)
 		c.mu.Unlock()
-		return failed(err)
+		return err
 	}
-	return &Completion{o}
+	return nil
 }
 
 // sendPublish encodes p, with a topic alias when the client gives them,
@@ -250,25 +270,24 @@ func checkSize(buf *buffer, b []byte, err error, t packet.Type, cn *conn) (*buff
 }
 
 // open waits for a free packet identifier (and, for a publish, an
-// in-flight slot) and opens an exchange of kind k in the session.
-func (c *Client) open(ctx context.Context, k session.Kind, o *op) (*session.Entry, *conn, error) {
+// in-flight slot) and opens o's exchange, of kind k, in the session.
+func (c *Client) open(ctx context.Context, k session.Kind, o *op) (*conn, error) {
 	isPub := k == session.Publish1 || k == session.Publish2
+	o.e = session.Entry{Kind: k, Data: o}
 	for {
 		c.mu.Lock()
 		cn := c.cn
 		if cn == nil {
 			err := c.notConnected()
 			c.mu.Unlock()
-			return nil, nil, err
+			return nil, err
 		}
-		if !isPub || c.inflight < c.maxFlight {
-			if e := c.sess.Add(k, o); e != nil {
-				if isPub {
-					c.inflight++
-				}
-				c.mu.Unlock()
-				return e, cn, nil
+		if (!isPub || c.inflight < c.maxFlight) && c.sess.Add(&o.e) {
+			if isPub {
+				c.inflight++
 			}
+			c.mu.Unlock()
+			return cn, nil
 		}
 		room := c.room
 		c.roomWaits++
@@ -277,7 +296,7 @@ func (c *Client) open(ctx context.Context, k session.Kind, o *op) (*session.Entr
 		case <-room:
 		case <-cn.done:
 		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
 }

@@ -48,11 +48,11 @@ func (c *Client) Subscribe(ctx context.Context, h Handler, subs ...Subscription)
 	o := newOp()
 	o.subs = subs
 	o.handler = h
-	e, cn, err := c.open(ctx, session.Subscribe, o)
+	cn, err := c.open(ctx, session.Subscribe, o)
 	if err != nil {
 		return nil, err
 	}
-	sp := packet.Subscribe{PacketID: e.ID, Subscriptions: subs}
+	sp := packet.Subscribe{PacketID: o.e.ID, Subscriptions: subs}
 	var subID uint32
 	if cn.neg.Version == packet.V5 && cn.neg.SubIDAvailable {
 		// A Subscription Identifier per Subscribe lets the broker say which
@@ -65,7 +65,7 @@ func (c *Client) Subscribe(ctx context.Context, h Handler, subs ...Subscription)
 	buf, err := c.encode(&sp, cn)
 	if err != nil {
 		c.mu.Lock()
-		c.release(e)
+		c.release(&o.e)
 		c.mu.Unlock()
 		return nil, err
 	}
@@ -94,14 +94,14 @@ func (c *Client) Unsubscribe(ctx context.Context, filters ...string) ([]SubResul
 	}
 	o := newOp()
 	o.filters = filters
-	e, cn, err := c.open(ctx, session.Unsubscribe, o)
+	cn, err := c.open(ctx, session.Unsubscribe, o)
 	if err != nil {
 		return nil, err
 	}
-	buf, err := c.encode(&packet.Unsubscribe{PacketID: e.ID, Filters: filters}, cn)
+	buf, err := c.encode(&packet.Unsubscribe{PacketID: o.e.ID, Filters: filters}, cn)
 	if err != nil {
 		c.mu.Lock()
-		c.release(e)
+		c.release(&o.e)
 		c.mu.Unlock()
 		return nil, err
 	}

@@ -94,15 +94,16 @@ func Decode(src []byte, v Version) (Packet, int, error) {
 		return nil, 0, io.ErrUnexpectedEOF
 	}
 	d := decoder{b: src[h.n:h.size()], t: h.t, v: v, flags: h.flags}
-	p, err := decodeBody(&d)
+	p, err := decodeBody(&d, nil)
 	if err != nil {
 		return nil, 0, err
 	}
 	return p, h.size(), nil
 }
 
-// decodeBody decodes the body in d as a packet of type d.t.
-func decodeBody(d *decoder) (Packet, error) {
+// decodeBody decodes the body in d as a packet of type d.t: into a new
+// packet, or, for the types k keeps, into k's when k is not nil.
+func decodeBody(d *decoder, k *kept) (Packet, error) {
 	var p Packet
 	switch d.t {
 	case TypeConnect:
@@ -114,23 +115,23 @@ func decodeBody(d *decoder) (Packet, error) {
 		c.decode(d)
 		p = c
 	case TypePublish:
-		c := new(Publish)
+		c := reuse(k, func(k *kept) *Publish { return &k.publish })
 		c.decode(d)
 		p = c
 	case TypePuback:
-		c := new(Puback)
+		c := reuse(k, func(k *kept) *Puback { return &k.puback })
 		(*ack)(c).decode(d)
 		p = c
 	case TypePubrec:
-		c := new(Pubrec)
+		c := reuse(k, func(k *kept) *Pubrec { return &k.pubrec })
 		(*ack)(c).decode(d)
 		p = c
 	case TypePubrel:
-		c := new(Pubrel)
+		c := reuse(k, func(k *kept) *Pubrel { return &k.pubrel })
 		(*ack)(c).decode(d)
 		p = c
 	case TypePubcomp:
-		c := new(Pubcomp)
+		c := reuse(k, func(k *kept) *Pubcomp { return &k.pubcomp })
 		(*ack)(c).decode(d)
 		p = c
 	case TypeSubscribe:
@@ -150,9 +151,9 @@ func decodeBody(d *decoder) (Packet, error) {
 		c.decode(d)
 		p = c
 	case TypePingreq:
-		p = new(Pingreq)
+		p = reuse(k, func(k *kept) *Pingreq { return &k.pingreq })
 	case TypePingresp:
-		p = new(Pingresp)
+		p = reuse(k, func(k *kept) *Pingresp { return &k.pingresp })
 	case TypeDisconnect:
 		c := new(Disconnect)
 		c.decode(d)
@@ -168,4 +169,27 @@ func decodeBody(d *decoder) (Packet, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// kept holds the packets a Reader with ReusePackets decodes into: the
+// types a connection receives most often.
+type kept struct {
+	publish  Publish
+	puback   Puback
+	pubrec   Pubrec
+	pubrel   Pubrel
+	pubcomp  Pubcomp
+	pingreq  Pingreq
+	pingresp Pingresp
+}
+
+// reuse returns a new T when k is nil, or else k's T, zeroed.
+func reuse[T any](k *kept, field func(*kept) *T) *T {
+	if k == nil {
+		return new(T)
+	}
+	p := field(k)
+	var zero T
+	*p = zero
+	return p
 }

@@ -13,9 +13,25 @@ import (
 // byte slices refer to that buffer, which nothing else writes, so the packet
 // may be kept as long as needed. A Reader is not safe for concurrent use.
 type Reader struct {
-	r   io.Reader
-	br  io.ByteReader
-	max int
+	// ReusePackets, if set, makes ReadPacket decode the packets a
+	// connection receives most often (PUBLISH, PUBACK, PUBREC, PUBREL,
+	// PUBCOMP, PINGREQ, PINGRESP) into values the Reader keeps, instead of
+	// new ones: such a packet is valid only until the next ReadPacket. The
+	// strings and slices it holds still refer to its own body buffer and
+	// stay valid. Off by default.
+	ReusePackets bool
+
+	// Body, if not nil, provides the buffer a packet body of n bytes is
+	// read into (n at most 64 KiB; larger bodies get a buffer of the
+	// Reader's own): a slice of length n that nothing else uses, or nil to
+	// let the Reader allocate one. The packet's strings and slices will
+	// refer to it.
+	Body func(t Type, n int) []byte
+
+	r    io.Reader
+	br   io.ByteReader
+	max  int
+	kept *kept
 }
 
 // DefaultMaxSize is the limit a Reader applies when given none: the largest
@@ -99,18 +115,29 @@ func (r *Reader) ReadPacket(v Version) (Packet, error) {
 		return nil, &Error{Code: ReasonPacketTooLarge, Packet: t,
 			Reason: "packet of " + strconv.Itoa(size) + " bytes is over the limit of " + strconv.Itoa(r.max)}
 	}
-	body, err := r.readBody(int(rl))
+	body, err := r.readBody(t, int(rl))
 	if err != nil {
 		return nil, err
 	}
 	d := decoder{b: body, t: t, v: v, flags: flags, alias: true}
-	return decodeBody(&d)
+	if r.ReusePackets && r.kept == nil {
+		r.kept = new(kept)
+	} else if !r.ReusePackets {
+		r.kept = nil
+	}
+	return decodeBody(&d, r.kept)
 }
 
-// readBody reads n bytes into a new buffer.
-func (r *Reader) readBody(n int) ([]byte, error) {
+// readBody reads the n bytes of a body of type t into a new buffer.
+func (r *Reader) readBody(t Type, n int) ([]byte, error) {
 	if n <= chunk {
-		b := make([]byte, n)
+		var b []byte
+		if r.Body != nil {
+			b = r.Body(t, n)
+		}
+		if len(b) != n {
+			b = make([]byte, n)
+		}
 		if _, err := io.ReadFull(r.r, b); err != nil {
 			return nil, unexpected(err)
 		}

@@ -270,7 +270,7 @@ func idleChild(key, addr string, conns int, timeout time.Duration, memprofile st
 		}
 		cs = append(cs, c)
 	}
-	time.Sleep(time.Second) // let every connection's goroutines settle
+	time.Sleep(2500 * time.Millisecond) // let every connection settle; Tern's writer and dispatcher goroutines exit after 1 s idle
 	res.After = sampleMem()
 	if memprofile != "" {
 		if f, err := os.Create(memprofile); err == nil {

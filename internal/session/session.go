@@ -41,15 +41,16 @@ type State struct {
 	inQoS2 map[uint16]bool // true once PUBREC was sent
 }
 
-// Add assigns a free, non-zero packet identifier (MQTT-2.2.1-3) to a new
-// exchange and returns its entry, or nil when all identifiers are in use:
-// an identifier is never reused while its exchange is open.
-func (s *State) Add(k Kind, data any) *Entry {
+// Add assigns a free, non-zero packet identifier (MQTT-2.2.1-3) to e, a new
+// exchange whose Kind and Data the caller has set, and records it; it
+// reports false when all identifiers are in use: an identifier is never
+// reused while its exchange is open. e belongs to the State until Remove.
+func (s *State) Add(e *Entry) bool {
 	if s.out == nil {
 		s.out = make(map[uint16]*Entry)
 	}
 	if len(s.out) >= 65535 {
-		return nil
+		return false
 	}
 	for {
 		s.next++
@@ -61,9 +62,9 @@ func (s *State) Add(k Kind, data any) *Entry {
 		}
 	}
 	s.seq++
-	e := &Entry{ID: s.next, Kind: k, Data: data, seq: s.seq}
+	e.ID, e.Released, e.seq = s.next, false, s.seq
 	s.out[e.ID] = e
-	return e
+	return true
 }
 
 // Get returns the open exchange with identifier id, or nil.

@@ -6,7 +6,7 @@ func TestIdentifiers(t *testing.T) {
 	var s State
 	seen := map[uint16]bool{}
 	for i := 0; i < 65535; i++ {
-		e := s.Add(Publish1, i)
+		e := add(&s, Publish1, i)
 		if e == nil {
 			t.Fatalf("no identifier after %d", i)
 		}
@@ -15,11 +15,11 @@ func TestIdentifiers(t *testing.T) {
 		}
 		seen[e.ID] = true
 	}
-	if e := s.Add(Publish1, nil); e != nil {
+	if e := add(&s, Publish1, nil); e != nil {
 		t.Fatalf("all 65,535 identifiers are in use, yet Add gave %d", e.ID)
 	}
 	s.Remove(300)
-	if e := s.Add(Subscribe, nil); e == nil || e.ID != 300 {
+	if e := add(&s, Subscribe, nil); e == nil || e.ID != 300 {
 		t.Fatalf("Add after freeing 300 = %+v", e)
 	}
 	if s.Len() != 65535 {
@@ -29,14 +29,14 @@ func TestIdentifiers(t *testing.T) {
 
 func TestWrapSkipsZeroAndUsed(t *testing.T) {
 	s := State{next: 65534}
-	a := s.Add(Publish1, nil) // 65535
+	a := add(&s, Publish1, nil) // 65535
 	s.Remove(a.ID)
-	held := s.Add(Publish2, nil) // wraps to 1
+	held := add(&s, Publish2, nil) // wraps to 1
 	if held.ID != 1 {
 		t.Fatalf("after 65535 came %d, want 1", held.ID)
 	}
 	s.next = 0 // next candidate is 1, which is held
-	if e := s.Add(Publish1, nil); e.ID != 2 {
+	if e := add(&s, Publish1, nil); e.ID != 2 {
 		t.Fatalf("Add skipped to %d, want 2", e.ID)
 	}
 }
@@ -45,7 +45,7 @@ func TestOpenKeepsOrder(t *testing.T) {
 	var s State
 	var ids []uint16
 	for i := 0; i < 50; i++ {
-		ids = append(ids, s.Add(Publish1, i).ID)
+		ids = append(ids, add(&s, Publish1, i).ID)
 	}
 	s.Remove(ids[10])
 	s.Remove(ids[20])
@@ -80,4 +80,13 @@ func TestInboundQoS2(t *testing.T) {
 	if s.Recorded(9) {
 		t.Fatal("Recorded of an identifier not held")
 	}
+}
+
+// add is Add of a new entry; nil when Add refuses.
+func add(s *State, k Kind, data any) *Entry {
+	e := &Entry{Kind: k, Data: data}
+	if !s.Add(e) {
+		return nil
+	}
+	return e
 }
