@@ -35,7 +35,6 @@ type Client struct {
 	roomWaits int           // how many callers wait on room
 	inUnacked int           // inbound QoS 1/2 messages not yet acknowledged (our Receive Maximum)
 	inAliases map[uint16]string
-	subID     uint32 // the last Subscription Identifier given out
 
 	received atomic.Uint64 // messages received
 	dropped  atomic.Uint64 // QoS 0 messages dropped at Config.MaxUndelivered

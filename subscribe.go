@@ -21,7 +21,29 @@ import (
 // included), and the wildcard and shared subscriptions the broker lacks.
 // Handlers are in place before the SUBSCRIBE is sent, so that retained
 // messages sent right after SUBACK find them.
+//
+// In MQTT 5.0, when the broker supports them, the SUBSCRIBE carries a
+// Subscription Identifier the client chooses (see SubscribeWith), so that
+// a message matching several subscriptions reaches each Subscribe's
+// handler exactly once.
 func (c *Client) Subscribe(ctx context.Context, h Handler, subs ...Subscription) ([]SubResult, error) {
+	return c.SubscribeWith(ctx, h, packet.Subscribe{Subscriptions: subs})
+}
+
+// SubscribeWith is Subscribe with the MQTT 5.0 properties of the
+// SUBSCRIBE: p.Subscriptions are the filters, p.Properties.User the User
+// Properties, and p.Properties.SubscriptionIDs, if set, the Subscription
+// Identifier of one's own choosing (one, 1 to 268,435,455; refused when
+// the broker lacks them). p.PacketID is ignored.
+//
+// Messages are routed by the identifiers they carry: to the handler of
+// each Subscribe whose identifier they name (and, among Subscribes sharing
+// an identifier, whose filters match the topic), once each; messages
+// without identifiers go to every handler whose filter matches. Give each
+// Subscribe its own identifier, or let the client choose, for exact
+// routing when subscriptions overlap.
+func (c *Client) SubscribeWith(ctx context.Context, h Handler, p packet.Subscribe) ([]SubResult, error) {
+	subs := p.Subscriptions
 	if len(subs) == 0 {
 		return nil, errors.New("mqtt: Subscribe without filters")
 	}
@@ -45,6 +67,17 @@ func (c *Client) Subscribe(ctx context.Context, h Handler, subs ...Subscription)
 			return nil, fmt.Errorf("mqtt: the broker does not support wildcard subscriptions: %s", s.Filter)
 		}
 	}
+	var subID uint32
+	switch ids := p.Properties.SubscriptionIDs; {
+	case len(ids) > 1:
+		return nil, errors.New("mqtt: a SUBSCRIBE carries one Subscription Identifier (MQTT 5.0 section 3.8.2.1.2)")
+	case len(ids) == 1 && (ids[0] == 0 || ids[0] > packet.MaxRemainingLength):
+		return nil, fmt.Errorf("mqtt: Subscription Identifier %d is not within 1 to 268,435,455", ids[0])
+	case len(ids) == 1 && (neg.Version != packet.V5 || !neg.SubIDAvailable):
+		return nil, errors.New("mqtt: the broker does not support Subscription Identifiers (its CONNACK's Subscription Identifiers Available)")
+	case len(ids) == 1:
+		subID = ids[0]
+	}
 	o := newOp()
 	o.subs = subs
 	o.handler = h
@@ -53,14 +86,18 @@ func (c *Client) Subscribe(ctx context.Context, h Handler, subs ...Subscription)
 		return nil, err
 	}
 	sp := packet.Subscribe{PacketID: o.e.ID, Subscriptions: subs}
-	var subID uint32
-	if cn.neg.Version == packet.V5 && cn.neg.SubIDAvailable {
-		// A Subscription Identifier per Subscribe lets the broker say which
-		// subscriptions a message matched (MQTT 5.0 section 3.8.2.1.2), so
-		// that a broker sending one copy per overlapping subscription has
-		// each copy go to its own handler, once.
-		subID = c.newSubID()
-		sp.Properties.SubscriptionIDs = []uint32{subID}
+	if cn.v == packet.V5 {
+		sp.Properties.User = p.Properties.User
+		if subID == 0 && cn.neg.SubIDAvailable {
+			// A Subscription Identifier per Subscribe lets the broker say
+			// which subscriptions a message matched (MQTT 5.0 section
+			// 3.8.2.1.2), so that a broker sending one copy per overlapping
+			// subscription has each copy go to its own handler, once.
+			subID = c.routes.freeID()
+		}
+		if subID != 0 {
+			sp.Properties.SubscriptionIDs = []uint32{subID}
+		}
 	}
 	buf, err := c.encode(&sp, cn)
 	if err != nil {
@@ -69,9 +106,7 @@ func (c *Client) Subscribe(ctx context.Context, h Handler, subs ...Subscription)
 		c.mu.Unlock()
 		return nil, err
 	}
-	for _, s := range subs {
-		c.routes.add(s.Filter, h, subID)
-	}
+	c.routes.add(subs, h, subID)
 	cn.send(outItem{b: buf.b, buf: buf})
 	if err := o.wait(ctx); err != nil {
 		return o.results, err
@@ -84,6 +119,14 @@ func (c *Client) Subscribe(ctx context.Context, h Handler, subs ...Subscription)
 // every filter; if it refused any, the error is a *SubscribeError. The
 // filters' handlers are removed when the broker answers.
 func (c *Client) Unsubscribe(ctx context.Context, filters ...string) ([]SubResult, error) {
+	return c.UnsubscribeWith(ctx, packet.Unsubscribe{Filters: filters})
+}
+
+// UnsubscribeWith is Unsubscribe with the MQTT 5.0 properties of the
+// UNSUBSCRIBE: p.Filters are the filters, p.Properties.User the User
+// Properties (not sent in 3.x). p.PacketID is ignored.
+func (c *Client) UnsubscribeWith(ctx context.Context, p packet.Unsubscribe) ([]SubResult, error) {
+	filters := p.Filters
 	if len(filters) == 0 {
 		return nil, errors.New("mqtt: Unsubscribe without filters")
 	}
@@ -98,7 +141,11 @@ func (c *Client) Unsubscribe(ctx context.Context, filters ...string) ([]SubResul
 	if err != nil {
 		return nil, err
 	}
-	buf, err := c.encode(&packet.Unsubscribe{PacketID: o.e.ID, Filters: filters}, cn)
+	up := packet.Unsubscribe{PacketID: o.e.ID, Filters: filters}
+	if cn.v == packet.V5 {
+		up.Properties.User = p.Properties.User
+	}
+	buf, err := c.encode(&up, cn)
 	if err != nil {
 		c.mu.Lock()
 		c.release(&o.e)
@@ -151,17 +198,6 @@ func (c *Client) subscribed(o *op, kind session.Kind, codes []packet.ReasonCode,
 	return nil
 }
 
-// newSubID returns the next Subscription Identifier.
-func (c *Client) newSubID() uint32 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.subID++
-	if c.subID > packet.MaxRemainingLength {
-		c.subID = 1
-	}
-	return c.subID
-}
-
 func hasWildcard(f string) bool {
 	for i := 0; i < len(f); i++ {
 		if f[i] == '+' || f[i] == '#' {
@@ -173,28 +209,39 @@ func hasWildcard(f string) bool {
 
 // router maps topic filters to handlers.
 type router struct {
-	mu     sync.RWMutex
+	mu     sync.RWMutex // guards the fields below
 	routes []route
+	group  uint64 // the last group given out
+	nextID uint32 // the last Subscription Identifier freeID gave out
 }
 
+// route is one subscribed filter. The filters of one Subscribe form a
+// group: a message naming their identifier reaches their handler once.
 type route struct {
 	filter string
 	h      Handler
 	id     uint32 // the Subscription Identifier it was subscribed with; 0 if none
+	group  uint64
 }
 
-// add sets the handler and identifier of filter, replacing any: a new
-// subscription to the same filter replaces the old (MQTT-3.8.4-3).
-func (r *router) add(filter string, h Handler, id uint32) {
+// add routes the filters of one Subscribe to h, replacing any route of the
+// same filter: a new subscription to a filter replaces the old
+// (MQTT-3.8.4-3).
+func (r *router) add(subs []Subscription, h Handler, id uint32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for i := range r.routes {
-		if r.routes[i].filter == filter {
-			r.routes[i].h, r.routes[i].id = h, id
-			return
+	r.group++
+next:
+	for _, s := range subs {
+		rt := route{s.Filter, h, id, r.group}
+		for i := range r.routes {
+			if r.routes[i].filter == s.Filter {
+				r.routes[i] = rt
+				continue next
+			}
 		}
+		r.routes = append(r.routes, rt)
 	}
-	r.routes = append(r.routes, route{filter, h, id})
 }
 
 func (r *router) remove(filter string) {
@@ -208,11 +255,34 @@ func (r *router) remove(filter string) {
 	}
 }
 
+// freeID returns a Subscription Identifier no route uses.
+func (r *router) freeID() uint32 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for {
+		r.nextID++
+		if r.nextID > packet.MaxRemainingLength {
+			r.nextID = 1
+		}
+		used := false
+		for i := range r.routes {
+			if r.routes[i].id == r.nextID {
+				used = true
+				break
+			}
+		}
+		if !used {
+			return r.nextID
+		}
+	}
+}
+
 // match appends to hs the handlers a message goes to. A message carrying
-// Subscription Identifiers goes to the handler of each Subscribe they
-// name, once. Otherwise it goes to the handler of every filter its topic
-// matches. A filter subscribed with a nil handler stands for the default
-// handler.
+// Subscription Identifiers goes to the handler of each group they name,
+// once: among the groups with that identifier, those with a filter that
+// matches the topic, or else the first. Otherwise it goes to the handler
+// of every filter its topic matches. A filter subscribed with a nil
+// handler stands for the default handler.
 func (r *router) match(name string, ids []uint32, def Handler, hs []Handler) []Handler {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -226,11 +296,21 @@ func (r *router) match(name string, ids []uint32, def Handler, hs []Handler) []H
 	}
 	n := len(hs)
 	for _, id := range ids {
-		for _, rt := range r.routes {
-			if rt.id == id {
-				add(rt.h)
-				break
+		first, found := -1, false
+		for i, rt := range r.routes {
+			if rt.id != id {
+				continue
 			}
+			if first < 0 {
+				first = i
+			}
+			if topic.Match(rt.filter, name) && !r.seenGroup(i, id, name) {
+				add(rt.h)
+				found = true
+			}
+		}
+		if !found && first >= 0 {
+			add(r.routes[first].h)
 		}
 	}
 	if len(hs) > n {
@@ -242,4 +322,16 @@ func (r *router) match(name string, ids []uint32, def Handler, hs []Handler) []H
 		}
 	}
 	return hs
+}
+
+// seenGroup reports whether a route before i, of the same group and
+// identifier, matches name: the group's handler was added already.
+func (r *router) seenGroup(i int, id uint32, name string) bool {
+	g := r.routes[i].group
+	for _, rt := range r.routes[:i] {
+		if rt.group == g && rt.id == id && topic.Match(rt.filter, name) {
+			return true
+		}
+	}
+	return false
 }
