@@ -402,8 +402,13 @@ func (c *Client) connEnded(cn *conn, err error) {
 	for _, e := range c.sess.Open() {
 		e.Data.(*op).finish(err)
 	}
+	ra := cn.reauth
+	cn.reauth = nil
 	c.wakeRoom()
 	c.mu.Unlock()
+	if ra != nil {
+		ra.o.finish(err)
+	}
 	c.s.Logger.Info("mqtt: connection ended", "err", err)
 	c.event(Event{Kind: EventDisconnected, Err: err})
 }

@@ -140,9 +140,10 @@ type Config struct {
 	AuthMethod string
 	AuthData   []byte
 	// Authenticate answers an AUTH challenge (reason code Continue
-	// authentication) with the data of the client's next AUTH. It runs on
-	// the goroutine of Dial, bounded by Dial's context. If nil, a challenge
-	// fails the connection.
+	// authentication) with the data of the client's next AUTH: during
+	// CONNECT on the goroutine of Dial, bounded by Dial's context; during
+	// Client.Reauthenticate on a goroutine of its own, bounded by that
+	// call's context. If nil, a challenge fails the connection.
 	Authenticate func(ctx context.Context, challenge *packet.Auth) (data []byte, err error)
 
 	// AutoTopicAlias lets the client give topics aliases by itself (MQTT

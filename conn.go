@@ -23,7 +23,9 @@ type conn struct {
 	r  *packet.Reader
 	// msg is the received message whose body the reader read last (see
 	// body); owned by the reader goroutine.
-	msg     *Message
+	msg *Message
+	// reauth is the re-authentication in progress; guarded by c.mu.
+	reauth  *reauth
 	ackBody [4]byte // see body
 	v       packet.Version
 	neg     Negotiated
@@ -260,7 +262,12 @@ func (cn *conn) fail(err error) {
 		code = pe.Code
 	}
 	cn.c.s.Logger.Warn("mqtt: bad packet from the broker", "err", err)
-	end := ended(ErrBadPacket, err)
+	cn.disconnect(code, ended(ErrBadPacket, err))
+}
+
+// disconnect ends the connection with end: in MQTT 5.0 it first sends
+// DISCONNECT with code, if the client may send that code.
+func (cn *conn) disconnect(code packet.ReasonCode, end error) {
 	if cn.v != packet.V5 || !code.ValidFor(packet.TypeDisconnect) {
 		cn.end(end)
 		return

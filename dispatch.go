@@ -16,7 +16,8 @@ const (
 	// errors.Is tells the causes apart: ErrConnectionLost (network down),
 	// ErrPingTimeout (broker silent), ErrBadPacket (a malformed packet or
 	// protocol error from the broker), ErrWriteTimeout (send failure),
-	// *DisconnectError (the server's DISCONNECT), ErrClosed (closed by us).
+	// ErrAuth (re-authentication failed), *DisconnectError (the server's
+	// DISCONNECT), ErrClosed (closed by us).
 	EventDisconnected
 )
 

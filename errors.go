@@ -31,6 +31,10 @@ var (
 	ErrWriteTimeout = errors.New("mqtt: write timed out")
 	// ErrConnackTimeout: no CONNACK arrived within the connect timeout.
 	ErrConnackTimeout = errors.New("mqtt: no CONNACK within the connect timeout")
+	// ErrAuth: the client could not answer the broker's authentication
+	// challenge during a re-authentication (Config.Authenticate failed or
+	// is nil), and ended the connection.
+	ErrAuth = errors.New("mqtt: re-authentication failed")
 )
 
 // ReasonCodeError reports an operation the broker refused with a reason

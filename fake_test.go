@@ -539,3 +539,90 @@ func TestAuthChallengeWithoutHook(t *testing.T) {
 		t.Fatalf("Dial: %v", err)
 	}
 }
+
+// TestReauthenticate plays a re-authentication with one challenge on a
+// connected client (MQTT 5.0 section 4.12.1), then one the client cannot
+// answer: it ends the connection with DISCONNECT 0x80.
+func TestReauthenticate(t *testing.T) {
+	noLeaks(t)
+	fail := false
+	events := make(chan Event, 4)
+	cfg := Config{AuthMethod: "TOKEN", AuthData: []byte("t1"), OnEvent: func(e Event) { events <- e },
+		Authenticate: func(ctx context.Context, ch *packet.Auth) ([]byte, error) {
+			if fail {
+				return nil, errors.New("token service down")
+			}
+			return append([]byte("answer to "), ch.Properties.AuthData...), nil
+		}}
+	c, fc := connected(t, cfg, packet.Properties{AuthMethod: "TOKEN"})
+	done := make(chan error, 1)
+	go func() { done <- c.Reauthenticate(ctxT(t), []byte("t2")) }()
+	a := fc.Expect(packet.TypeAuth).(*packet.Auth)
+	if a.ReasonCode != packet.ReasonReauthenticate || a.Properties.AuthMethod != "TOKEN" || string(a.Properties.AuthData) != "t2" {
+		t.Fatalf("first AUTH %+v", a)
+	}
+	// The connection carries on meanwhile.
+	if err := c.Publish(ctxT(t), &Message{Topic: "during"}); err != nil {
+		t.Fatal(err)
+	}
+	fc.Expect(packet.TypePublish)
+	if err := c.Reauthenticate(ctxT(t), nil); err == nil || !strings.Contains(err.Error(), "in progress") {
+		t.Fatalf("second Reauthenticate: %v", err)
+	}
+	fc.Send(&packet.Auth{ReasonCode: packet.ReasonContinueAuthentication, Properties: packet.Properties{AuthMethod: "TOKEN", AuthData: []byte("nonce")}})
+	a = fc.Expect(packet.TypeAuth).(*packet.Auth)
+	if a.ReasonCode != packet.ReasonContinueAuthentication || string(a.Properties.AuthData) != "answer to nonce" {
+		t.Fatalf("answer AUTH %+v", a)
+	}
+	fc.Send(&packet.Auth{Properties: packet.Properties{AuthMethod: "TOKEN", AuthData: []byte("ok")}})
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Negotiated().AuthData; string(d) != "ok" {
+		t.Fatalf("AuthData %q", d)
+	}
+
+	fail = true
+	go func() { done <- c.Reauthenticate(ctxT(t), []byte("t3")) }()
+	fc.Expect(packet.TypeAuth)
+	fc.Send(&packet.Auth{ReasonCode: packet.ReasonContinueAuthentication, Properties: packet.Properties{AuthMethod: "TOKEN"}})
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "token service down") {
+		t.Fatalf("Reauthenticate with a failing hook: %v", err)
+	}
+	d := fc.Expect(packet.TypeDisconnect).(*packet.Disconnect)
+	if d.ReasonCode != packet.ReasonUnspecifiedError {
+		t.Fatalf("DISCONNECT %v", d.ReasonCode)
+	}
+	fc.ExpectClosed()
+	for e := range events {
+		if e.Kind == EventDisconnected {
+			if !errors.Is(e.Err, ErrAuth) {
+				t.Fatalf("disconnected: %v", e.Err)
+			}
+			break
+		}
+	}
+}
+
+// An AUTH the client did not ask for is a protocol error (MQTT-4.12.1-1):
+// DISCONNECT 0x82.
+func TestUnaskedAuth(t *testing.T) {
+	noLeaks(t)
+	_, fc := connected(t, Config{}, packet.Properties{})
+	fc.Send(&packet.Auth{ReasonCode: packet.ReasonContinueAuthentication, Properties: packet.Properties{AuthMethod: "X"}})
+	if d := fc.Expect(packet.TypeDisconnect).(*packet.Disconnect); d.ReasonCode != packet.ReasonProtocolError {
+		t.Fatalf("DISCONNECT %v", d.ReasonCode)
+	}
+}
+
+func TestReauthenticateNeeds(t *testing.T) {
+	noLeaks(t)
+	c, _ := connected(t, Config{}, packet.Properties{})
+	if err := c.Reauthenticate(ctxT(t), nil); err == nil || !strings.Contains(err.Error(), "AuthMethod") {
+		t.Fatalf("without enhanced authentication: %v", err)
+	}
+	c3, _ := connected(t, Config{Version: packet.V311, AuthMethod: "X"}, packet.Properties{})
+	if err := c3.Reauthenticate(ctxT(t), nil); err == nil || !strings.Contains(err.Error(), "5.0") {
+		t.Fatalf("in 3.1.1: %v", err)
+	}
+}

@@ -69,11 +69,13 @@ func (cn *conn) handle(p packet.Packet) error {
 	case *packet.Unsuback:
 		c.acked(cn, p.PacketID, session.Unsubscribe, 0, &p.Properties, p.ReasonCodes)
 	case *packet.Pingresp:
+	case *packet.Auth:
+		return cn.auth(p)
 	case *packet.Disconnect:
 		cn.end(&DisconnectError{Remote: true, Code: p.ReasonCode, ReasonString: p.Properties.ReasonString,
 			ServerReference: p.Properties.ServerReference, UserProperties: p.Properties.User})
 	default:
-		// CONNECT, CONNACK, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, AUTH: not for a
+		// CONNECT, CONNACK, SUBSCRIBE, UNSUBSCRIBE, PINGREQ: not for a
 		// connected client.
 		return &packet.Error{Code: packet.ReasonProtocolError, Packet: p.Type(), Reason: "unexpected from the server"}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -122,5 +123,66 @@ func TestReaderConnectAnyVersion(t *testing.T) {
 	// Version 0 is for CONNECT only.
 	if _, err := NewReader(bytes.NewReader([]byte{0xc0, 0}), 0).ReadPacket(0); err == nil {
 		t.Fatal("PINGREQ read with version 0")
+	}
+}
+
+// TestReaderReuse checks ReusePackets and the Body hook: the kept types
+// come back in the same value, zeroed of the last packet's fields, and
+// their strings and slices stay valid; bodies go where Body says.
+func TestReaderReuse(t *testing.T) {
+	var stream []byte
+	for _, p := range []Packet{
+		&Publish{Topic: "a", Payload: []byte("1"), QoS: QoS1, PacketID: 1, Properties: Properties{ContentType: "x"}},
+		&Publish{Topic: "b", Payload: []byte("22")},
+		&Puback{PacketID: 9, ReasonCode: ReasonNotAuthorized, Properties: Properties{ReasonString: "no"}},
+		&Puback{PacketID: 10},
+		&Suback{PacketID: 3, ReasonCodes: []ReasonCode{0}},
+		&Pingresp{},
+	} {
+		stream, _ = p.Append(stream, V5)
+	}
+	var bodies []Type
+	r := NewReader(bytes.NewReader(stream), 0)
+	r.ReusePackets = true
+	r.Body = func(t Type, n int) []byte {
+		bodies = append(bodies, t)
+		if t == TypeSuback {
+			return nil // the Reader allocates
+		}
+		return make([]byte, n)
+	}
+	var got []Packet
+	for range 6 {
+		p, err := r.ReadPacket(V5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p)
+	}
+	p1, p2 := got[0].(*Publish), got[1].(*Publish)
+	if p1 != p2 {
+		t.Error("the second PUBLISH is not in the kept value")
+	}
+	if p2.Topic != "b" || string(p2.Payload) != "22" || p2.QoS != QoS0 || p2.PacketID != 0 || p2.Properties.ContentType != "" {
+		t.Errorf("second PUBLISH %+v keeps fields of the first", p2)
+	}
+	a1, a2 := got[2].(*Puback), got[3].(*Puback)
+	if a1 != a2 || a2.PacketID != 10 || a2.ReasonCode != ReasonSuccess || a2.Properties.ReasonString != "" {
+		t.Errorf("second PUBACK %+v", a2)
+	}
+	if s := got[4].(*Suback); len(s.ReasonCodes) != 1 {
+		t.Errorf("SUBACK %+v", s)
+	}
+	want := []Type{TypePublish, TypePublish, TypePuback, TypePuback, TypeSuback, TypePingresp}
+	if !slices.Equal(bodies, want) {
+		t.Errorf("Body called for %v, want %v", bodies, want)
+	}
+
+	// Without ReusePackets every packet is new.
+	r = NewReader(bytes.NewReader(stream), 0)
+	q1, _ := r.ReadPacket(V5)
+	q2, _ := r.ReadPacket(V5)
+	if q1 == q2 || q1.(*Publish).Topic != "a" {
+		t.Error("packets shared without ReusePackets")
 	}
 }
