@@ -29,12 +29,21 @@ type Client struct {
 	neg       Negotiated
 	sess      session.State
 	routes    router
-	inflight  int           // QoS 1 and 2 publishes awaiting acknowledgement
-	maxFlight int           // the limit on inflight
-	room      chan struct{} // closed and replaced when an identifier or in-flight slot frees up
-	roomWaits int           // how many callers wait on room
-	inUnacked int           // inbound QoS 1/2 messages not yet acknowledged (our Receive Maximum)
+	inflight  int // QoS 1 and 2 publishes awaiting acknowledgement
+	maxFlight int // the limit on inflight
+	inUnacked int // inbound QoS 1/2 messages not yet acknowledged (our Receive Maximum)
 	inAliases map[uint16]string
+	// queue holds the operations waiting to be sent, in order: while the
+	// client is disconnected, or the in-flight window is full.
+	queue       []*op
+	queuedBytes int
+	lastErr     error  // why the last connection ended
+	assignedID  string // the client identifier the broker assigned, used again on reconnecting
+	reconnects  uint64 // connections made after the first
+	supervising bool   // the supervisor goroutine runs (Config.Reconnect)
+
+	quit      chan struct{} // closed by Close and Disconnect: the supervisor stops
+	superDone chan struct{} // closed when the supervisor has stopped
 
 	received atomic.Uint64 // messages received
 	dropped  atomic.Uint64 // QoS 0 messages dropped at Config.MaxUndelivered
@@ -43,6 +52,9 @@ type Client struct {
 // Stats are counters of a client's traffic.
 type Stats struct {
 	InFlight         int    // QoS 1 and 2 publishes awaiting their acknowledgement
+	Queued           int    // operations waiting to be sent (see Config.MaxQueued)
+	QueuedBytes      int    // their size, as Config.MaxQueuedBytes counts it
+	Reconnects       uint64 // connections made after the first
 	Undelivered      int    // received messages waiting for their handlers
 	UndeliveredBytes int    // their topic and payload bytes
 	Received         uint64 // messages received
@@ -52,7 +64,7 @@ type Stats struct {
 // Stats returns the client's counters now.
 func (c *Client) Stats() Stats {
 	c.mu.Lock()
-	s := Stats{InFlight: c.inflight}
+	s := Stats{InFlight: c.inflight, Queued: len(c.queue), QueuedBytes: c.queuedBytes, Reconnects: c.reconnects}
 	c.mu.Unlock()
 	s.Undelivered, s.UndeliveredBytes = c.disp.pending()
 	s.Received = c.received.Load()
@@ -66,8 +78,9 @@ type State uint8
 // Client states.
 const (
 	StateConnected    State = iota + 1 // connected and usable
-	StateDisconnected                  // the connection ended; see Err
+	StateDisconnected                  // the connection ended and the client will not reconnect; see Err
 	StateClosed                        // closed by Close or Disconnect
+	StateConnecting                    // not connected, and connecting or waiting to (Config.Reconnect)
 )
 
 // String returns the state's name.
@@ -79,6 +92,8 @@ func (s State) String() string {
 		return "disconnected"
 	case StateClosed:
 		return "closed"
+	case StateConnecting:
+		return "connecting"
 	}
 	return "State(" + itoa(int(s)) + ")"
 }
@@ -119,43 +134,108 @@ type Negotiated struct {
 // Client. ctx bounds the whole attempt, dialing and handshake; the
 // connection then lives until Close, Disconnect or its failure. A broker's
 // refusal is a *ReasonCodeError carrying the CONNACK code.
+//
+// With Config.Reconnect the client then keeps itself connected until Close
+// or Disconnect (see Config.Reconnect). With Config.ConnectRetry as well, a
+// failed first attempt is retried on the Backoff schedule until ctx
+// expires, and each attempt is reported as an event.
 func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	s, err := cfg.check()
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{s: s, room: make(chan struct{})}
+	c := &Client{s: s, quit: make(chan struct{}), superDone: make(chan struct{})}
 	c.disp = newDispatcher(c)
-	cn, err := c.connect(ctx)
-	if err != nil {
-		c.disp.stop()
-		return nil, err
+	bo := newBackoff(s.Backoff)
+	var cn *conn
+	for attempt := 1; ; attempt++ {
+		if s.ConnectRetry {
+			c.event(Event{Kind: EventConnecting, Attempt: attempt})
+		}
+		cn, err = c.connect(ctx, attempt)
+		if err == nil {
+			break
+		}
+		if s.ConnectRetry {
+			c.event(Event{Kind: EventConnectFailed, Attempt: attempt, Err: err})
+		}
+		if !s.ConnectRetry || ctx.Err() != nil {
+			c.disp.stop()
+			return nil, err
+		}
+		t := time.NewTimer(bo.next())
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			c.disp.stop()
+			return nil, fmt.Errorf("mqtt: no connection before the context ended: %w (last attempt: %w)", ctx.Err(), err)
+		}
 	}
+	c.install(cn, true) // nobody else has c yet
+	if s.Reconnect {
+		c.mu.Lock()
+		c.supervising = true
+		c.mu.Unlock()
+		go c.supervise(cn, bo)
+	} else {
+		close(c.superDone)
+	}
+	return c, nil
+}
+
+// install makes cn the client's connection: it resumes the session, starts
+// the connection's reader and reports the event.
+// It reports false, and closes cn, if the client was closed meanwhile.
+func (c *Client) install(cn *conn, first bool) bool {
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		cn.nc.Close()
+		return false
+	}
 	c.cn = cn
+	if !first {
+		c.reconnects++
+	}
+	c.resume(cn, first)
 	c.mu.Unlock()
 	cn.start()
 	c.event(Event{Kind: EventConnected, Negotiated: c.Negotiated()})
-	return c, nil
+	return true
 }
 
 // connect dials and performs the CONNECT/CONNACK handshake, falling back
 // to older protocol versions when configured.
-func (c *Client) connect(ctx context.Context) (*conn, error) {
-	versions := []packet.Version{c.s.Version}
+func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
+	c.mu.Lock()
+	v0 := c.s.Version
+	if c.neg.Version != 0 {
+		v0 = c.neg.Version // what the broker took last time
+	}
+	c.mu.Unlock()
+	versions := []packet.Version{v0}
 	if c.s.Fallback {
 		for _, v := range []packet.Version{packet.V311, packet.V31} {
-			if v < c.s.Version {
+			if v < v0 {
 				versions = append(versions, v)
 			}
 		}
 	}
+	u := c.s.urls[(attempt-1)%len(c.s.urls)]
 	for i, v := range versions {
-		nc, err := c.s.Dialer.Dial(ctx, c.s.url)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt: dial %s: %w", c.s.url.Redacted(), err)
+		cp := c.connectPacket(v)
+		a := Attempt{Number: attempt, Broker: u, Connect: cp}
+		if f := c.s.BeforeConnect; f != nil {
+			if err := f(ctx, &a); err != nil {
+				return nil, fmt.Errorf("mqtt: BeforeConnect: %w", err)
+			}
 		}
-		cn, err := c.handshake(ctx, nc, v)
+		nc, err := c.s.Dialer.Dial(ctx, a.Broker)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt: dial %s: %w", a.Broker.Redacted(), err)
+		}
+		cn, err := c.handshake(ctx, nc, v, cp)
 		if err == nil {
 			return cn, nil
 		}
@@ -182,7 +262,7 @@ func versionRefused(err error) bool {
 }
 
 // handshake sends CONNECT over nc and reads the CONNACK.
-func (c *Client) handshake(ctx context.Context, nc net.Conn, v packet.Version) (*conn, error) {
+func (c *Client) handshake(ctx context.Context, nc net.Conn, v packet.Version, cp *packet.Connect) (*conn, error) {
 	deadline := time.Now().Add(c.s.ConnectTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -191,7 +271,6 @@ func (c *Client) handshake(ctx context.Context, nc net.Conn, v packet.Version) (
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	cp := c.s.connectPacket(v, time.Now())
 	buf, err := cp.Append(nil, v)
 	if err != nil {
 		return nil, err
@@ -227,14 +306,11 @@ func (c *Client) handshake(ctx context.Context, nc net.Conn, v packet.Version) (
 	neg := c.negotiate(v, cp, ack)
 	c.mu.Lock()
 	c.neg = neg
-	if !ack.SessionPresent {
-		c.sess.Clear() // MQTT-3.2.2-5
+	if neg.AssignedClientID != "" {
+		c.assignedID = neg.AssignedClientID // to resume the session on reconnecting
 	}
 	c.maxFlight = min(c.s.MaxInflight, int(neg.ReceiveMaximum))
 	c.inAliases = nil // aliases do not outlive a connection (MQTT-3.3.2-7)
-	// Our Receive Maximum counts this connection's unacknowledged messages:
-	// the inbound QoS 2 exchanges the session still holds.
-	c.inUnacked = c.sess.InboundQoS2()
 	c.mu.Unlock()
 	c.s.Logger.Info("mqtt: connected", "broker", c.s.url.Redacted(), "version", v.String(),
 		"client_id", neg.ClientID, "session_present", neg.SessionPresent)
@@ -355,14 +431,40 @@ func (c *Client) State() State {
 	switch {
 	case c.closed:
 		return StateClosed
-	case c.cn == nil:
-		return StateDisconnected
+	case c.cn != nil:
+		return StateConnected
+	case c.reconnecting():
+		return StateConnecting
 	}
-	return StateConnected
+	return StateDisconnected
+}
+
+// reconnecting reports whether the client, now without a connection, is
+// getting a new one. c.mu is held.
+func (c *Client) reconnecting() bool { return c.supervising && !c.closed }
+
+// limits returns the settings an operation is checked against: the
+// connection's; while reconnecting, the last connection's (or, before the
+// first, what the client asks for).
+func (c *Client) limits() (*Negotiated, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.cn != nil:
+		return &c.cn.neg, nil
+	case !c.reconnecting():
+		return nil, c.notConnected()
+	case c.neg.Version != 0:
+		n := c.neg
+		return &n, nil
+	}
+	v := c.s.Version
+	return &Negotiated{Version: v, ReceiveMaximum: 65535, MaximumQoS: QoS2, RetainAvailable: true,
+		WildcardSubAvailable: true, SubIDAvailable: v == packet.V5, SharedSubAvailable: v == packet.V5}, nil
 }
 
 // Err returns why the client can no longer be used, or nil while it is
-// connected.
+// connected or reconnecting.
 func (c *Client) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -389,22 +491,26 @@ func (c *Client) notConnected() error {
 }
 
 // connEnded is called once, by the connection, when it ends with err.
+// While the client reconnects, the open exchanges and the queue wait for
+// the next connection; otherwise every waiter learns the cause.
 func (c *Client) connEnded(cn *conn, err error) {
 	c.mu.Lock()
 	if c.cn == cn {
 		c.cn = nil
 	}
-	if c.stopErr == nil {
-		c.stopErr = err
-	}
-	// Every waiter learns the cause. The exchanges stay in the session: a
-	// resumed session resends them.
-	for _, e := range c.sess.Open() {
-		e.Data.(*op).finish(err)
-	}
+	c.lastErr = err
 	ra := cn.reauth
 	cn.reauth = nil
-	c.wakeRoom()
+	if !c.reconnecting() {
+		if c.stopErr == nil {
+			c.stopErr = err
+		}
+		fail := err
+		if c.closed {
+			fail = ErrClosed
+		}
+		c.failAll(fail)
+	}
 	c.mu.Unlock()
 	if ra != nil {
 		ra.o.finish(err)
@@ -422,6 +528,10 @@ func (c *Client) markClosed() (*conn, bool) {
 		return nil, false
 	}
 	c.closed = true
+	close(c.quit)
+	if c.cn == nil {
+		c.failAll(ErrClosed)
+	}
 	return c.cn, true
 }
 
@@ -439,6 +549,7 @@ func (c *Client) Close() error {
 		cn.end(ErrClosed)
 		cn.wait()
 	}
+	<-c.superDone
 	c.disp.stop()
 	return nil
 }
@@ -462,6 +573,7 @@ func (c *Client) DisconnectWith(ctx context.Context, d packet.Disconnect) error 
 		return ErrClosed
 	}
 	defer c.disp.stop()
+	defer func() { <-c.superDone }()
 	if cn == nil {
 		return nil
 	}

@@ -155,9 +155,49 @@ type Config struct {
 	AutoTopicAlias bool
 
 	// MaxInflight is how many QoS 1 and 2 publishes may await their
-	// acknowledgement at once; a Publish beyond it waits for room. The
+	// acknowledgement at once; a publish beyond it waits in the queue. The
 	// broker's Receive Maximum lowers it (MQTT 5.0). If zero, 65,535.
 	MaxInflight int
+
+	// Reconnect keeps the client connected until Close or Disconnect: when
+	// a connection ends, for whatever cause, the client dials again after a
+	// delay from Backoff, resumes the session (see Persistent) and sends
+	// what waited. Operations wait for the next connection by the Offline
+	// policy, each bounded by its context; an open QoS 1 or 2 exchange is
+	// never failed by the loss of a connection. Events report every
+	// attempt. If false, the client is done when its connection ends, and
+	// every waiting operation fails with the cause.
+	Reconnect bool
+	// ConnectRetry makes Dial retry a failed first connection on the
+	// Backoff schedule until its context ends, instead of failing at once.
+	ConnectRetry bool
+	// Backoff is the schedule of delays between attempts; see Backoff for
+	// its defaults.
+	Backoff Backoff
+	// Servers are more broker URLs, tried in turn after Broker, one per
+	// attempt.
+	Servers []string
+	// BeforeConnect, if not nil, is called before each connection attempt
+	// (on the goroutine making it, bounded by its context) and may change
+	// the Attempt: the broker's URL, the CONNECT packet (credentials, Will,
+	// properties), for example to refresh a token. An error fails the
+	// attempt.
+	BeforeConnect func(ctx context.Context, a *Attempt) error
+	// NoResubscribe turns off restoring subscriptions after a reconnection
+	// that found no session on the broker: the handlers stay, but the
+	// broker sends nothing until the application subscribes again.
+	NoResubscribe bool
+	// Offline says which operations wait in the queue while the client is
+	// reconnecting; the default queues QoS 1 and 2 publishes, subscribes
+	// and unsubscribes, and fails QoS 0 publishes.
+	Offline OfflinePolicy
+	// MaxQueued and MaxQueuedBytes bound the queue of operations waiting
+	// to be sent (while reconnecting, or while the in-flight window is
+	// full); an operation over them fails with ErrQueueFull. If zero,
+	// 10,000 operations and 64 MiB (topic and payload bytes, plus 16 per
+	// message).
+	MaxQueued      int
+	MaxQueuedBytes int
 
 	// MaxUndelivered bounds the bytes (topic and payload) of received
 	// messages waiting for their handlers. A QoS 0 message that would go
@@ -196,7 +236,16 @@ func orDefault(d, def time.Duration) time.Duration {
 type settings struct {
 	Config
 	url       *url.URL
-	keepAlive uint16 // seconds
+	urls      []*url.URL // url, then Servers
+	keepAlive uint16     // seconds
+	idTime    time.Time  // the time a generated client identifier is made of
+}
+
+// Attempt is one connection attempt, given to Config.BeforeConnect.
+type Attempt struct {
+	Number  int             // 1 for the first attempt of Dial, counting on across reconnections
+	Broker  *url.URL        // the broker to dial; it may be replaced
+	Connect *packet.Connect // the CONNECT to send; its fields may be changed
 }
 
 // check validates cfg and applies defaults; it refuses what would be
@@ -211,6 +260,21 @@ func (cfg Config) check() (*settings, error) {
 		return nil, fmt.Errorf("mqtt: Config.Broker: %w", err)
 	}
 	s.url = u
+	s.urls = []*url.URL{u}
+	for _, srv := range cfg.Servers {
+		u, err := url.Parse(srv)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt: Config.Servers: %w", err)
+		}
+		s.urls = append(s.urls, u)
+	}
+	s.idTime = time.Now()
+	if s.MaxQueued <= 0 {
+		s.MaxQueued = 10000
+	}
+	if s.MaxQueuedBytes <= 0 {
+		s.MaxQueuedBytes = 64 << 20
+	}
 	if s.Dialer == nil {
 		s.Dialer = tcpDialer{}
 	}

@@ -19,6 +19,15 @@ const (
 	// ErrAuth (re-authentication failed), *DisconnectError (the server's
 	// DISCONNECT), ErrClosed (closed by us).
 	EventDisconnected
+	// EventConnecting: a connection attempt begins (Config.Reconnect,
+	// Config.ConnectRetry); Event.Attempt numbers it.
+	EventConnecting
+	// EventConnectFailed: a connection attempt failed; Event.Err says why
+	// (a *ReasonCodeError for a broker's refusal).
+	EventConnectFailed
+	// EventStopped: the client stopped for good (Close or Disconnect); the
+	// last event.
+	EventStopped
 )
 
 // String returns the kind's name.
@@ -28,6 +37,12 @@ func (k EventKind) String() string {
 		return "connected"
 	case EventDisconnected:
 		return "disconnected"
+	case EventConnecting:
+		return "connecting"
+	case EventConnectFailed:
+		return "connect failed"
+	case EventStopped:
+		return "stopped"
 	}
 	return "EventKind(" + itoa(int(k)) + ")"
 }
@@ -35,8 +50,9 @@ func (k EventKind) String() string {
 // Event is a change in the client's connection, given to Config.OnEvent.
 type Event struct {
 	Kind       EventKind
-	Negotiated *Negotiated // EventConnected
-	Err        error       // EventDisconnected
+	Negotiated *Negotiated // EventConnected: the settings, SessionPresent among them
+	Err        error       // EventDisconnected, EventConnectFailed
+	Attempt    int         // EventConnecting, EventConnectFailed
 }
 
 // delivery is one item of the dispatcher's queue: a message with the

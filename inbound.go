@@ -289,21 +289,17 @@ func (c *Client) acked(cn *conn, id uint16, kind session.Kind, code packet.Reaso
 	o.finish(err)
 }
 
-// release frees e's packet identifier and in-flight slot. c.mu is held.
+// release frees e's packet identifier and in-flight slot, and sends what
+// the queue holds that now fits. c.mu is held.
 func (c *Client) release(e *session.Entry) {
-	c.sess.Remove(e.ID)
-	if e.Kind == session.Publish1 || e.Kind == session.Publish2 {
-		c.inflight--
-	}
-	c.wakeRoom()
+	c.drop(e)
+	c.pump()
 }
 
-// wakeRoom wakes the callers waiting for an identifier or an in-flight
-// slot. c.mu is held.
-func (c *Client) wakeRoom() {
-	if c.roomWaits > 0 {
-		close(c.room)
-		c.room = make(chan struct{})
-		c.roomWaits = 0
+// drop frees e's packet identifier and in-flight slot. c.mu is held.
+func (c *Client) drop(e *session.Entry) {
+	c.sess.Remove(e.ID)
+	if isPublish(e.Kind) {
+		c.inflight--
 	}
 }

@@ -25,11 +25,19 @@ type op struct {
 
 	msg *Message // a publish: kept for resending
 
-	// a subscribe or unsubscribe
-	subs    []Subscription
-	filters []string
-	handler Handler
+	// a subscribe or unsubscribe: the packet, whose identifier is set when
+	// it is sent, and the results
+	sub     *packet.Subscribe
+	unsub   *packet.Unsubscribe
 	results []SubResult
+}
+
+// size is what o counts for in the queue's byte bound.
+func (o *op) size() int {
+	if o.msg != nil {
+		return len(o.msg.Topic) + len(o.msg.Payload) + 16
+	}
+	return 64
 }
 
 func newOp() *op { return &op{done: make(chan struct{})} }
@@ -96,7 +104,9 @@ func (c *Completion) Wait(ctx context.Context) error { return (*op)(c).wait(ctx)
 // (Negotiated): an invalid topic, a QoS above the broker's maximum, a
 // retained message the broker cannot keep, a packet over its maximum size
 // are refused before anything is sent. When as many QoS 1 and 2 messages as
-// allowed are in flight, Publish waits for room.
+// allowed are in flight, the message waits in the client's queue, and
+// while the client reconnects (Config.Reconnect) too, by the
+// Config.Offline policy; see Config.MaxQueued for the queue's bounds.
 //
 // If ctx expires, Publish returns ctx.Err(). A QoS 1 or 2 message already
 // written stays in the session with its packet identifier, and its
@@ -107,23 +117,31 @@ func (c *Client) Publish(ctx context.Context, m *Message) error {
 		return errors.New("mqtt: nil message")
 	}
 	if m.QoS == QoS0 {
-		return c.publish0(ctx, m)
+		if err := c.publish0(ctx, m); err != errQueueIt {
+			return err
+		}
 	}
 	w := waiterPool.Get().(*waiter)
 	o := &op{w: w}
-	if err := c.publish(ctx, m, o); err != nil {
+	if err := c.publish(m, o); err != nil {
 		waiterPool.Put(w)
 		return err
 	}
 	return o.wait(ctx)
 }
 
-// publish0 is a synchronous QoS 0 Publish: it waits for the write through
-// a pooled waiter, and allocates nothing.
+// errQueueIt tells Publish that publish0 found no connection: the message
+// takes the queue's path.
+var errQueueIt = errors.New("queue it")
+
+// publish0 is a synchronous QoS 0 Publish on a connection: it waits for
+// the write through a pooled waiter, and allocates nothing.
 func (c *Client) publish0(ctx context.Context, m *Message) error {
-	cn, err := c.current()
-	if err != nil {
-		return err
+	c.mu.Lock()
+	cn := c.cn
+	c.mu.Unlock()
+	if cn == nil {
+		return errQueueIt
 	}
 	if err := c.checkMessage(m, &cn.neg); err != nil {
 		return err
@@ -144,50 +162,51 @@ func (c *Client) publish0(ctx context.Context, m *Message) error {
 }
 
 // PublishAsync starts publishing m and returns at once; the Completion
-// reports the outcome as Publish would. It waits only while the client has
-// no room for another QoS 1 or 2 message in flight. m must not change until
-// the Completion is done.
+// reports the outcome as Publish would. A message the in-flight window
+// has no room for, or one published while the client reconnects, waits in
+// the client's queue (see Config.MaxQueued). m must not change until the
+// Completion is done.
 func (c *Client) PublishAsync(m *Message) *Completion {
 	o := newOp()
 	if m == nil {
 		o.finish(errors.New("mqtt: nil message"))
-	} else if err := c.publish(context.Background(), m, o); err != nil {
+	} else if err := c.publish(m, o); err != nil {
 		o.finish(err)
 	}
 	return (*Completion)(o)
 }
 
-// publish starts publishing m; o finishes with the outcome. An error
-// means nothing was sent and o is untouched.
-func (c *Client) publish(ctx context.Context, m *Message, o *op) error {
-	cn, err := c.current()
-	if err != nil {
-		return err
+// publish checks m and submits it; o finishes with the outcome. An error
+// means nothing was sent or queued, and o is untouched.
+func (c *Client) publish(m *Message, o *op) error {
+	c.mu.Lock()
+	var neg *Negotiated
+	if c.cn != nil {
+		neg = &c.cn.neg
+	} else if c.neg.Version != 0 {
+		// While reconnecting, the last connection's settings are the best
+		// guess of the next one's.
+		n := c.neg
+		neg = &n
 	}
-	if err := c.checkMessage(m, &cn.neg); err != nil {
+	c.mu.Unlock()
+	if neg != nil {
+		if err := c.checkMessage(m, neg); err != nil {
+			return err
+		}
+	} else if err := topic.CheckName(m.Topic); err != nil {
 		return err
-	}
-	p := packet.Publish{QoS: m.QoS, Retain: m.Retain, Topic: m.Topic, Payload: m.Payload, Properties: m.Properties}
-	if m.QoS == QoS0 {
-		return c.sendPublish(cn, &p, o, nil)
 	}
 	o.msg = m
-	kind := session.Publish1
-	if m.QoS == QoS2 {
-		kind = session.Publish2
+	switch m.QoS {
+	case QoS0:
+		o.e.Kind = kindQoS0
+	case QoS1:
+		o.e.Kind = session.Publish1
+	default:
+		o.e.Kind = session.Publish2
 	}
-	cn, err = c.open(ctx, kind, o)
-	if err != nil {
-		return err
-	}
-	p.PacketID = o.e.ID
-	if err := c.sendPublish(cn, &p, nil, nil); err != nil {
-		c.mu.Lock()
-		c.release(&o.e)
-		c.mu.Unlock()
-		return err
-	}
-	return nil
+	return c.submit(o)
 }
 
 // sendPublish encodes p, with a topic alias when the client gives them,
@@ -269,34 +288,3 @@ func checkSize(buf *buffer, b []byte, err error, t packet.Type, cn *conn) (*buff
 	return buf, nil
 }
 
-// open waits for a free packet identifier (and, for a publish, an
-// in-flight slot) and opens o's exchange, of kind k, in the session.
-func (c *Client) open(ctx context.Context, k session.Kind, o *op) (*conn, error) {
-	isPub := k == session.Publish1 || k == session.Publish2
-	o.e = session.Entry{Kind: k, Data: o}
-	for {
-		c.mu.Lock()
-		cn := c.cn
-		if cn == nil {
-			err := c.notConnected()
-			c.mu.Unlock()
-			return nil, err
-		}
-		if (!isPub || c.inflight < c.maxFlight) && c.sess.Add(&o.e) {
-			if isPub {
-				c.inflight++
-			}
-			c.mu.Unlock()
-			return cn, nil
-		}
-		room := c.room
-		c.roomWaits++
-		c.mu.Unlock()
-		select {
-		case <-room:
-		case <-cn.done:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/ternmq/mqtt/internal/session"
@@ -47,11 +48,10 @@ func (c *Client) SubscribeWith(ctx context.Context, h Handler, p packet.Subscrib
 	if len(subs) == 0 {
 		return nil, errors.New("mqtt: Subscribe without filters")
 	}
-	cur, err := c.current()
+	neg, err := c.limits()
 	if err != nil {
 		return nil, err
 	}
-	neg := &cur.neg
 	for _, s := range subs {
 		if err := topic.CheckFilter(s.Filter); err != nil {
 			return nil, err
@@ -78,17 +78,10 @@ func (c *Client) SubscribeWith(ctx context.Context, h Handler, p packet.Subscrib
 	case len(ids) == 1:
 		subID = ids[0]
 	}
-	o := newOp()
-	o.subs = subs
-	o.handler = h
-	cn, err := c.open(ctx, session.Subscribe, o)
-	if err != nil {
-		return nil, err
-	}
-	sp := packet.Subscribe{PacketID: o.e.ID, Subscriptions: subs}
-	if cn.v == packet.V5 {
+	sp := packet.Subscribe{Subscriptions: subs}
+	if neg.Version == packet.V5 {
 		sp.Properties.User = p.Properties.User
-		if subID == 0 && cn.neg.SubIDAvailable {
+		if subID == 0 && neg.SubIDAvailable {
 			// A Subscription Identifier per Subscribe lets the broker say
 			// which subscriptions a message matched (MQTT 5.0 section
 			// 3.8.2.1.2), so that a broker sending one copy per overlapping
@@ -99,15 +92,14 @@ func (c *Client) SubscribeWith(ctx context.Context, h Handler, p packet.Subscrib
 			sp.Properties.SubscriptionIDs = []uint32{subID}
 		}
 	}
-	buf, err := c.encode(&sp, cn)
-	if err != nil {
-		c.mu.Lock()
-		c.release(&o.e)
-		c.mu.Unlock()
+	o := newOp()
+	o.e.Kind = session.Subscribe
+	o.sub = &sp
+	group := c.routes.add(&sp, h, subID)
+	if err := c.submit(o); err != nil {
+		c.routes.removeGroup(group)
 		return nil, err
 	}
-	c.routes.add(subs, h, subID)
-	cn.send(outItem{b: buf.b, buf: buf})
 	if err := o.wait(ctx); err != nil {
 		return o.results, err
 	}
@@ -135,24 +127,20 @@ func (c *Client) UnsubscribeWith(ctx context.Context, p packet.Unsubscribe) ([]S
 			return nil, err
 		}
 	}
-	o := newOp()
-	o.filters = filters
-	cn, err := c.open(ctx, session.Unsubscribe, o)
+	up := packet.Unsubscribe{Filters: filters}
+	neg, err := c.limits()
 	if err != nil {
 		return nil, err
 	}
-	up := packet.Unsubscribe{PacketID: o.e.ID, Filters: filters}
-	if cn.v == packet.V5 {
+	if neg.Version == packet.V5 {
 		up.Properties.User = p.Properties.User
 	}
-	buf, err := c.encode(&up, cn)
-	if err != nil {
-		c.mu.Lock()
-		c.release(&o.e)
-		c.mu.Unlock()
+	o := newOp()
+	o.e.Kind = session.Unsubscribe
+	o.unsub = &up
+	if err := c.submit(o); err != nil {
 		return nil, err
 	}
-	cn.send(outItem{b: buf.b, buf: buf})
 	if err := o.wait(ctx); err != nil {
 		return o.results, err
 	}
@@ -163,13 +151,14 @@ func (c *Client) UnsubscribeWith(ctx context.Context, p packet.Unsubscribe) ([]S
 // routes. c.mu is held.
 func (c *Client) subscribed(o *op, kind session.Kind, codes []packet.ReasonCode, props *packet.Properties) error {
 	ackType := packet.TypeSuback
-	filters := o.filters
+	var filters []string
 	if kind == session.Subscribe {
-		filters = make([]string, len(o.subs))
-		for i, s := range o.subs {
+		filters = make([]string, len(o.sub.Subscriptions))
+		for i, s := range o.sub.Subscriptions {
 			filters[i] = s.Filter
 		}
 	} else {
+		filters = o.unsub.Filters
 		ackType = packet.TypeUnsuback
 		if codes == nil { // MQTT 3.x UNSUBACK has no codes
 			codes = make([]packet.ReasonCode, len(filters))
@@ -218,37 +207,73 @@ type router struct {
 // route is one subscribed filter. The filters of one Subscribe form a
 // group: a message naming their identifier reaches their handler once.
 type route struct {
-	filter string
-	h      Handler
-	id     uint32 // the Subscription Identifier it was subscribed with; 0 if none
-	group  uint64
+	sub   Subscription
+	h     Handler
+	id    uint32 // the Subscription Identifier it was subscribed with; 0 if none
+	group uint64
+	user  []packet.UserProperty // the SUBSCRIBE's User Properties, for restoring it
 }
 
 // add routes the filters of one Subscribe to h, replacing any route of the
 // same filter: a new subscription to a filter replaces the old
-// (MQTT-3.8.4-3).
-func (r *router) add(subs []Subscription, h Handler, id uint32) {
+// (MQTT-3.8.4-3). It returns the routes' group.
+func (r *router) add(sp *packet.Subscribe, h Handler, id uint32) uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.group++
 next:
-	for _, s := range subs {
-		rt := route{s.Filter, h, id, r.group}
+	for _, s := range sp.Subscriptions {
+		rt := route{s, h, id, r.group, sp.Properties.User}
 		for i := range r.routes {
-			if r.routes[i].filter == s.Filter {
+			if r.routes[i].sub.Filter == s.Filter {
 				r.routes[i] = rt
 				continue next
 			}
 		}
 		r.routes = append(r.routes, rt)
 	}
+	return r.group
+}
+
+// removeGroup removes the routes of group g.
+func (r *router) removeGroup(g uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.routes = slices.DeleteFunc(r.routes, func(rt route) bool { return rt.group == g })
+}
+
+// resubscribe returns the operations that restore every route's
+// subscription, a SUBSCRIBE per group, in the order the groups were made;
+// withIDs keeps their Subscription Identifiers.
+func (r *router) resubscribe(withIDs bool) []*op {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var ops []*op
+	byGroup := map[uint64]*packet.Subscribe{}
+	for _, rt := range r.routes {
+		sp := byGroup[rt.group]
+		if sp == nil {
+			sp = &packet.Subscribe{}
+			sp.Properties.User = rt.user
+			if withIDs && rt.id != 0 {
+				sp.Properties.SubscriptionIDs = []uint32{rt.id}
+			}
+			byGroup[rt.group] = sp
+			o := newOp()
+			o.e.Kind = session.Subscribe
+			o.sub = sp
+			ops = append(ops, o)
+		}
+		sp.Subscriptions = append(sp.Subscriptions, rt.sub)
+	}
+	return ops
 }
 
 func (r *router) remove(filter string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i := range r.routes {
-		if r.routes[i].filter == filter {
+		if r.routes[i].sub.Filter == filter {
 			r.routes = append(r.routes[:i], r.routes[i+1:]...)
 			return
 		}
@@ -304,7 +329,7 @@ func (r *router) match(name string, ids []uint32, def Handler, hs []Handler) []H
 			if first < 0 {
 				first = i
 			}
-			if topic.Match(rt.filter, name) && !r.seenGroup(i, id, name) {
+			if topic.Match(rt.sub.Filter, name) && !r.seenGroup(i, id, name) {
 				add(rt.h)
 				found = true
 			}
@@ -317,7 +342,7 @@ func (r *router) match(name string, ids []uint32, def Handler, hs []Handler) []H
 		return hs
 	}
 	for _, rt := range r.routes {
-		if topic.Match(rt.filter, name) {
+		if topic.Match(rt.sub.Filter, name) {
 			add(rt.h)
 		}
 	}
@@ -329,7 +354,7 @@ func (r *router) match(name string, ids []uint32, def Handler, hs []Handler) []H
 func (r *router) seenGroup(i int, id uint32, name string) bool {
 	g := r.routes[i].group
 	for _, rt := range r.routes[:i] {
-		if rt.group == g && rt.id == id && topic.Match(rt.filter, name) {
+		if rt.group == g && rt.id == id && topic.Match(rt.sub.Filter, name) {
 			return true
 		}
 	}

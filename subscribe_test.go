@@ -117,11 +117,11 @@ func TestRouterMatch(t *testing.T) {
 	var got []string
 	h := func(name string) Handler { return func(*Message) { got = append(got, name) } }
 	var r router
-	r.add([]Subscription{{Filter: "a/#"}, {Filter: "a/+"}}, h("A"), 1) // one Subscribe, overlapping filters
-	r.add([]Subscription{{Filter: "a/b"}}, h("B"), 2)
-	r.add([]Subscription{{Filter: "c/#"}}, h("C"), 3)
-	r.add([]Subscription{{Filter: "d/#"}}, h("D"), 3) // shares identifier 3
-	r.add([]Subscription{{Filter: "e/#"}}, nil, 0)    // the default handler
+	r.add(&packet.Subscribe{Subscriptions: []Subscription{{Filter: "a/#"}, {Filter: "a/+"}}}, h("A"), 1) // one Subscribe, overlapping filters
+	r.add(&packet.Subscribe{Subscriptions: []Subscription{{Filter: "a/b"}}}, h("B"), 2)
+	r.add(&packet.Subscribe{Subscriptions: []Subscription{{Filter: "c/#"}}}, h("C"), 3)
+	r.add(&packet.Subscribe{Subscriptions: []Subscription{{Filter: "d/#"}}}, h("D"), 3) // shares identifier 3
+	r.add(&packet.Subscribe{Subscriptions: []Subscription{{Filter: "e/#"}}}, nil, 0)    // the default handler
 	for _, tc := range []struct {
 		topic string
 		ids   []uint32

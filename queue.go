@@ -1,0 +1,248 @@
+package mqtt
+
+import (
+	"errors"
+
+	"github.com/ternmq/mqtt/internal/session"
+	"github.com/ternmq/mqtt/packet"
+)
+
+// ErrQueueFull: the client's queue of operations waiting to be sent (while
+// it is disconnected, or while the in-flight window is full) is at
+// Config.MaxQueued or Config.MaxQueuedBytes; the operation was not sent.
+var ErrQueueFull = errors.New("mqtt: the queue of operations waiting to be sent is full")
+
+// OfflinePolicy says which operations wait in the client's queue while it
+// is disconnected and reconnecting (Config.Reconnect); the others fail at
+// once with an error wrapping ErrNotConnected. Nothing is dropped silently:
+// an operation that is not queued fails, and so does one the queue's
+// bounds refuse (ErrQueueFull).
+type OfflinePolicy uint8
+
+const (
+	// OfflineQueueReliable queues QoS 1 and 2 publishes, subscribes and
+	// unsubscribes, and fails QoS 0 publishes. The default.
+	OfflineQueueReliable OfflinePolicy = iota
+	// OfflineQueueAll queues every operation, QoS 0 publishes included.
+	OfflineQueueAll
+	// OfflineFailAll fails every operation while disconnected.
+	OfflineFailAll
+)
+
+// kindQoS0 is the op kind of a QoS 0 publish: it holds no packet
+// identifier.
+const kindQoS0 session.Kind = 0
+
+func isPublish(k session.Kind) bool { return k == session.Publish1 || k == session.Publish2 }
+
+// submit sends o, or queues it: while the client is disconnected and
+// reconnecting (by the OfflinePolicy), or while the in-flight window or
+// the packet identifiers are all taken. An error means o was neither sent
+// nor queued.
+func (c *Client) submit(o *op) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	if c.cn == nil {
+		if !c.reconnecting() {
+			return c.notConnected()
+		}
+		switch p := c.s.Offline; {
+		case p == OfflineFailAll, p == OfflineQueueReliable && o.e.Kind == kindQoS0:
+			return ended(ErrNotConnected, c.lastErr)
+		}
+		return c.enqueue(o)
+	}
+	if len(c.queue) == 0 {
+		sent, err := c.trySend(c.cn, o)
+		if err != nil || sent {
+			return err
+		}
+	}
+	return c.enqueue(o)
+}
+
+// enqueue appends o to the queue, within its bounds. c.mu is held.
+func (c *Client) enqueue(o *op) error {
+	size := o.size()
+	if len(c.queue) >= c.s.MaxQueued || c.queuedBytes+size > c.s.MaxQueuedBytes {
+		return ErrQueueFull
+	}
+	c.queue = append(c.queue, o)
+	c.queuedBytes += size
+	return nil
+}
+
+// trySend opens o's exchange, if it needs one, and sends it, unless the
+// in-flight window or the identifiers are full (false, nil). An error means
+// nothing was sent and o holds no identifier. c.mu is held.
+func (c *Client) trySend(cn *conn, o *op) (bool, error) {
+	k := o.e.Kind
+	if k != kindQoS0 {
+		if isPublish(k) && c.inflight >= c.maxFlight {
+			return false, nil
+		}
+		o.e = session.Entry{Kind: k, Data: o}
+		if !c.sess.Add(&o.e) {
+			return false, nil
+		}
+		if isPublish(k) {
+			c.inflight++
+		}
+	}
+	if err := c.sendOp(cn, o, false); err != nil {
+		if k != kindQoS0 {
+			c.sess.Remove(o.e.ID)
+			if isPublish(k) {
+				c.inflight--
+			}
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// pump sends what the queue holds, in order, as far as the in-flight
+// window and the identifiers allow. c.mu is held.
+func (c *Client) pump() {
+	cn := c.cn
+	if cn == nil {
+		return
+	}
+	n := 0
+	for n < len(c.queue) {
+		o := c.queue[n]
+		sent, err := c.trySend(cn, o)
+		if !sent && err == nil {
+			break
+		}
+		c.queuedBytes -= o.size()
+		n++
+		if err != nil {
+			o.finish(err)
+		}
+	}
+	if n > 0 {
+		rest := copy(c.queue, c.queue[n:])
+		clear(c.queue[rest:])
+		c.queue = c.queue[:rest]
+	}
+}
+
+// sendOp encodes o's packet for cn and queues it for the writer. A resend
+// (MQTT 5.0 section 4.4) is a PUBLISH with DUP set, or the PUBREL of a
+// QoS 2 exchange the broker already acknowledged with PUBREC; it carries
+// no topic alias, as aliases do not outlive a connection. c.mu is held.
+func (c *Client) sendOp(cn *conn, o *op, resend bool) error {
+	switch k := o.e.Kind; {
+	case k == kindQoS0 || isPublish(k):
+		m := o.msg
+		p := packet.Publish{QoS: m.QoS, Retain: m.Retain, Topic: m.Topic, Payload: m.Payload,
+			Properties: m.Properties, PacketID: o.e.ID}
+		if k == session.Publish2 && o.e.Released {
+			return c.sendEncoded(cn, &packet.Pubrel{PacketID: o.e.ID}, nil)
+		}
+		if resend {
+			if p.Topic == "" {
+				return errors.New("mqtt: cannot resend a message published by Topic Alias alone on a new connection")
+			}
+			p.Dup = true
+			p.Properties.TopicAlias = 0
+			buf, err := c.encodePublish(&p, cn)
+			if err != nil {
+				return err
+			}
+			cn.send(outItem{b: buf.b, buf: buf})
+			return nil
+		}
+		var fin *op
+		if k == kindQoS0 {
+			fin = o
+		}
+		return c.sendPublish(cn, &p, fin, nil)
+	case k == session.Subscribe:
+		sp := *o.sub
+		sp.PacketID = o.e.ID
+		return c.sendEncoded(cn, &sp, nil)
+	default:
+		up := *o.unsub
+		up.PacketID = o.e.ID
+		return c.sendEncoded(cn, &up, nil)
+	}
+}
+
+// sendEncoded encodes p for cn, within the broker's limits, and queues it.
+func (c *Client) sendEncoded(cn *conn, p packet.Packet, o *op) error {
+	buf, err := c.encode(p, cn)
+	if err != nil {
+		return err
+	}
+	cn.send(outItem{b: buf.b, buf: buf, op: o})
+	return nil
+}
+
+// resume picks the session up on a new connection (MQTT 5.0 sections 4.1
+// and 4.4). When the broker kept the session, the open exchanges are sent
+// again in their original order: each PUBLISH with DUP set, or its PUBREL
+// once PUBREC came. When it did not, the session is cleared: publishes are
+// sent again as new messages, in order, ahead of the queue (a QoS 2
+// message whose PUBREC came is complete: the broker had taken it), and the
+// subscriptions are restored first unless Config.NoResubscribe. Then the
+// queue is sent. c.mu is held.
+func (c *Client) resume(cn *conn, first bool) {
+	open := c.sess.Open()
+	if cn.neg.SessionPresent {
+		c.inflight = 0
+		for _, e := range open {
+			o := e.Data.(*op)
+			if isPublish(e.Kind) {
+				c.inflight++
+			}
+			if err := c.sendOp(cn, o, true); err != nil {
+				c.drop(e)
+				o.finish(err)
+			}
+		}
+	} else {
+		c.sess.Clear() // MQTT-3.2.2-5
+		c.inflight = 0
+		var again []*op
+		if !first && !c.s.NoResubscribe {
+			again = c.routes.resubscribe(cn.v == packet.V5 && cn.neg.SubIDAvailable)
+		}
+		for _, e := range open {
+			o := e.Data.(*op)
+			if e.Kind == session.Publish2 && e.Released {
+				o.finish(nil)
+				continue
+			}
+			again = append(again, o)
+		}
+		if len(again) > 0 {
+			for _, o := range again {
+				c.queuedBytes += o.size()
+			}
+			c.queue = append(again, c.queue...)
+		}
+	}
+	// Our Receive Maximum counts this connection's unacknowledged
+	// messages: the inbound QoS 2 exchanges the session still holds.
+	c.inUnacked = c.sess.InboundQoS2()
+	c.pump()
+}
+
+// failAll fails every open exchange and queued operation with err: the
+// client will not connect again. c.mu is held.
+func (c *Client) failAll(err error) {
+	for _, e := range c.sess.Open() {
+		e.Data.(*op).finish(err)
+	}
+	for i, o := range c.queue {
+		o.finish(err)
+		c.queue[i] = nil
+	}
+	c.queue = c.queue[:0]
+	c.queuedBytes = 0
+}

@@ -1,0 +1,78 @@
+package mqtt
+
+import (
+	"context"
+	"time"
+
+	"github.com/ternmq/mqtt/packet"
+)
+
+// connectPacket builds the CONNECT of version v: the same client
+// identifier on every attempt (a generated one is made once; one the
+// broker assigned is used again, to resume the session).
+func (c *Client) connectPacket(v packet.Version) *packet.Connect {
+	cp := c.s.connectPacket(v, c.s.idTime)
+	c.mu.Lock()
+	if cp.ClientID == "" && c.assignedID != "" {
+		cp.ClientID = c.assignedID
+	}
+	c.mu.Unlock()
+	return cp
+}
+
+// supervise keeps the client connected (Config.Reconnect): it waits for
+// the connection to end, waits a delay from the backoff schedule, and
+// connects again, until Close or Disconnect. The delays start again from
+// Backoff.Min after a connection that lasted Backoff.StableAfter.
+func (c *Client) supervise(cn *conn, bo *backoff) {
+	defer close(c.superDone)
+	defer c.event(Event{Kind: EventStopped})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-c.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	attempt := 1
+	for {
+		since := time.Now()
+		select {
+		case <-cn.done:
+		case <-c.quit:
+			return
+		}
+		cn.wait()
+		if time.Since(since) >= bo.StableAfter {
+			bo.reset()
+		}
+		for {
+			t := time.NewTimer(bo.next())
+			select {
+			case <-t.C:
+			case <-c.quit:
+				t.Stop()
+				return
+			}
+			attempt++
+			c.event(Event{Kind: EventConnecting, Attempt: attempt})
+			actx, acancel := context.WithTimeout(ctx, c.s.ConnectTimeout)
+			next, err := c.connect(actx, attempt)
+			acancel()
+			if err == nil {
+				if !c.install(next, false) {
+					return
+				}
+				cn = next
+				break
+			}
+			c.s.Logger.Info("mqtt: connection attempt failed", "attempt", attempt, "err", err)
+			c.event(Event{Kind: EventConnectFailed, Attempt: attempt, Err: err})
+			if ctx.Err() != nil {
+				return
+			}
+		}
+	}
+}
