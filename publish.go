@@ -287,4 +287,3 @@ func checkSize(buf *buffer, b []byte, err error, t packet.Type, cn *conn) (*buff
 	}
 	return buf, nil
 }
-
