@@ -237,7 +237,22 @@ func (c *Client) pubrel(cn *conn, p *packet.Pubrel) {
 
 // pubrec handles the broker's PUBREC to our QoS 2 PUBLISH: an error code
 // ends the exchange; success is answered with PUBREL.
+//
+// A PUBREC "Packet Identifier in use" (0x91) to a PUBLISH resent with DUP
+// after a reconnection means that the broker holds the message under that
+// identifier from the first sending (Mochi answers so where MQTT-4.3.3
+// asks for a plain PUBREC): it is answered with PUBREL, which completes
+// the exchange, exactly once.
 func (c *Client) pubrec(cn *conn, p *packet.Pubrec) {
+	if p.ReasonCode == packet.ReasonPacketIDInUse {
+		c.mu.Lock()
+		e := c.sess.Get(p.PacketID)
+		resent := e != nil && e.Kind == session.Publish2 && e.Data.(*op).resent
+		c.mu.Unlock()
+		if resent {
+			p.ReasonCode = packet.ReasonSuccess
+		}
+	}
 	if p.ReasonCode.IsError() {
 		c.acked(cn, p.PacketID, session.Publish2, p.ReasonCode, &p.Properties, nil)
 		return

@@ -23,7 +23,8 @@ type op struct {
 	// identifier; e.Data is the op.
 	e session.Entry
 
-	msg *Message // a publish: kept for resending
+	msg    *Message // a publish: kept for resending
+	resent bool     // sent again with DUP after a reconnection; guarded by c.mu
 
 	// a subscribe or unsubscribe: the packet, whose identifier is set when
 	// it is sent, and the results

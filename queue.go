@@ -199,6 +199,7 @@ func (c *Client) resume(cn *conn, first bool) {
 			o := e.Data.(*op)
 			if isPublish(e.Kind) {
 				c.inflight++
+				o.resent = true
 			}
 			if err := c.sendOp(cn, o, true); err != nil {
 				c.drop(e)
