@@ -150,12 +150,7 @@ func (c *Client) sendOp(cn *conn, o *op, resend bool) error {
 			}
 			p.Dup = true
 			p.Properties.TopicAlias = 0
-			buf, err := c.encodePublish(&p, cn)
-			if err != nil {
-				return err
-			}
-			cn.send(outItem{b: buf.b, buf: buf})
-			return nil
+			return c.sendEncoded(cn, &p, nil)
 		}
 		var fin *op
 		if k == kindQoS0 {

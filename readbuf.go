@@ -45,10 +45,10 @@ func (b *readBuffer) fill() error {
 	for range 100 {
 		n, err := b.rd.Read(b.buf)
 		b.w = n
-		if n > 0 || err != nil {
-			if n > 0 {
-				return nil // an error comes back on the next read
-			}
+		switch {
+		case n > 0:
+			return nil // an error comes back on the next read
+		case err != nil:
 			return err
 		}
 	}

@@ -83,12 +83,7 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			p.mu.Lock()
-			hole, restore := p.hole, p.restore
-			p.mu.Unlock()
-			if hole {
-				<-restore // the bytes are held, as a dead path would
-			}
+			p.hold() // the bytes are held, as a dead path would
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
@@ -96,14 +91,19 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 		if err != nil {
 			// A black hole does not pass a close on either: the other side
 			// learns of it only once the path is restored (or cut).
-			p.mu.Lock()
-			hole, restore := p.hole, p.restore
-			p.mu.Unlock()
-			if hole {
-				<-restore
-			}
+			p.hold()
 			return
 		}
+	}
+}
+
+// hold waits while the proxy is a black hole.
+func (p *Proxy) hold() {
+	p.mu.Lock()
+	hole, restore := p.hole, p.restore
+	p.mu.Unlock()
+	if hole {
+		<-restore
 	}
 }
 
