@@ -42,9 +42,12 @@ type Client struct {
 	reconnects  uint64 // connections made after the first
 	supervising bool   // the supervisor goroutine runs (Config.Reconnect)
 
+	st *stored // Config.Store; nil without one
+
 	quit      chan struct{} // closed by Close and Disconnect: the supervisor stops
 	superDone chan struct{} // closed when the supervisor has stopped
 
+	sent     atomic.Uint64 // publishes handed to a connection, resends excluded
 	received atomic.Uint64 // messages received
 	dropped  atomic.Uint64 // QoS 0 messages dropped at Config.MaxUndelivered
 }
@@ -57,6 +60,7 @@ type Stats struct {
 	Reconnects       uint64 // connections made after the first
 	Undelivered      int    // received messages waiting for their handlers
 	UndeliveredBytes int    // their topic and payload bytes
+	Sent             uint64 // publishes handed to a connection to write (resends not counted)
 	Received         uint64 // messages received
 	Dropped          uint64 // QoS 0 messages dropped because handlers were Config.MaxUndelivered bytes behind
 }
@@ -67,6 +71,7 @@ func (c *Client) Stats() Stats {
 	s := Stats{InFlight: c.inflight, Queued: len(c.queue), QueuedBytes: c.queuedBytes, Reconnects: c.reconnects}
 	c.mu.Unlock()
 	s.Undelivered, s.UndeliveredBytes = c.disp.pending()
+	s.Sent = c.sent.Load()
 	s.Received = c.received.Load()
 	s.Dropped = c.dropped.Load()
 	return s
@@ -146,6 +151,12 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c := &Client{s: s, quit: make(chan struct{}), superDone: make(chan struct{})}
 	c.disp = newDispatcher(c)
+	if s.Store != nil {
+		if err := c.restore(); err != nil {
+			c.disp.stop()
+			return nil, err
+		}
+	}
 	bo := newBackoff(s.Backoff)
 	var cn *conn
 	for attempt := 1; ; attempt++ {
@@ -551,7 +562,19 @@ func (c *Client) Close() error {
 	}
 	<-c.superDone
 	c.disp.stop()
+	c.syncStore()
 	return nil
+}
+
+// syncStore makes the Store's last changes (deletions of completed
+// exchanges) durable when the client stops, so that a next Client opened
+// on it resends as little as possible.
+func (c *Client) syncStore() {
+	if c.st != nil {
+		if err := c.st.s.Sync(); err != nil {
+			c.s.Logger.Error("mqtt: the Store failed", "err", err)
+		}
+	}
 }
 
 // Disconnect ends the connection gracefully: it sends DISCONNECT with
@@ -572,6 +595,7 @@ func (c *Client) DisconnectWith(ctx context.Context, d packet.Disconnect) error 
 	if !first {
 		return ErrClosed
 	}
+	defer c.syncStore()
 	defer c.disp.stop()
 	defer func() { <-c.superDone }()
 	if cn == nil {

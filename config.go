@@ -198,6 +198,30 @@ type Config struct {
 	// message).
 	MaxQueued      int
 	MaxQueuedBytes int
+	// Store, if not nil, keeps the session's outgoing QoS 1 and 2 messages
+	// (in flight or queued) and inbound QoS 2 state, so that they survive
+	// the end of the process: Dial loads what it holds, and the client
+	// resumes the session (with the same ClientID and a persistent
+	// session) or sends the messages again as new ones. See Store and the
+	// package store for a crash-safe file store. With a Store:
+	//
+	//   - a QoS 1 or 2 message is recorded before Publish or PublishAsync
+	//     sends or queues it; PublishAsync returns once the record is
+	//     durable (Store.Sync), so a message it accepted survives a crash;
+	//   - a packet identifier, a PUBREL owed, an inbound QoS 2 identifier
+	//     are recorded, durably, before the packet that depends on them is
+	//     written;
+	//   - a message that ends with the connection or Close (ErrClosed,
+	//     ErrConnectionLost, ...) stays in the Store and is sent by the next
+	//     Client opened on it; one the broker refuses, or the queue's bounds
+	//     or the Offline policy refuse, is deleted.
+	//
+	// An inbound QoS 2 message whose handler returned just before a crash,
+	// before its PUBREC was recorded, is delivered again after the restart:
+	// MQTT's exactly once ends at the client library, and a handler that
+	// must not see a message twice across crashes needs its own record.
+	// The client does not close the Store.
+	Store Store
 
 	// MaxUndelivered bounds the bytes (topic and payload) of received
 	// messages waiting for their handlers. A QoS 0 message that would go

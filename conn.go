@@ -38,6 +38,9 @@ type conn struct {
 	spare  []outItem // the writer's last batch, emptied, for reuse
 	writer worker
 	ended  bool
+	// needSync is set after a change to Config.Store that a packet about
+	// to be queued depends on: the writer syncs the Store first.
+	needSync atomic.Bool
 
 	ka       atomic.Pointer[time.Timer] // the keep-alive check; nil without keep alive
 	pingSent atomic.Int64               // UnixNano of the outstanding PINGREQ; 0 if none
@@ -191,7 +194,16 @@ func (cn *conn) writeLoop() {
 		}
 		batch, cn.queue = cn.queue, batch[:0]
 		cn.qmu.Unlock()
-		if err := cn.write(batch); err != nil {
+		err := cn.syncStore()
+		if err != nil {
+			for i := range batch {
+				batch[i].finish(err)
+				batch[i] = outItem{}
+			}
+		} else {
+			err = cn.write(batch)
+		}
+		if err != nil {
 			cn.end(err)
 			cn.qmu.Lock()
 			cn.writer.exit()

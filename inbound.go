@@ -2,6 +2,7 @@ package mqtt
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -214,7 +215,16 @@ func (c *Client) delivered(cn *conn, m *Message) {
 		cn.sendPacket(&packet.Puback{PacketID: m.PacketID})
 	case QoS2:
 		c.mu.Lock()
-		c.sess.Recorded(m.PacketID)
+		if c.sess.Recorded(m.PacketID) && c.st != nil {
+			// Durable before PUBREC: after a restart, the broker's resend
+			// is known as one (MQTT-4.3.3-9).
+			if err := c.st.s.Put(keyInbound|uint64(m.PacketID), []byte{recInbound}); err != nil {
+				c.mu.Unlock()
+				cn.end(fmt.Errorf("%w: %w", ErrStore, err))
+				return
+			}
+			cn.needSync.Store(true)
+		}
 		c.mu.Unlock()
 		cn.sendPacket(&packet.Pubrec{PacketID: m.PacketID})
 	}
@@ -226,6 +236,12 @@ func (c *Client) pubrel(cn *conn, p *packet.Pubrel) {
 	held := c.sess.ReleaseQoS2(p.PacketID)
 	if held {
 		c.inUnacked--
+		if c.st != nil {
+			// Durable before PUBCOMP: the broker may then use the
+			// identifier for a new message.
+			c.st.s.Delete(keyInbound | uint64(p.PacketID))
+			cn.needSync.Store(true)
+		}
 	}
 	c.mu.Unlock()
 	comp := &packet.Pubcomp{PacketID: p.PacketID}
@@ -260,8 +276,18 @@ func (c *Client) pubrec(cn *conn, p *packet.Pubrec) {
 	c.mu.Lock()
 	e := c.sess.Get(p.PacketID)
 	known := e != nil && e.Kind == session.Publish2
-	if known {
+	if known && !e.Released {
 		e.Released = true
+		if o := e.Data.(*op); o.seq != 0 {
+			// Durable before PUBREL: after it, the PUBLISH must not be
+			// sent again (MQTT-4.3.3-5).
+			if err := c.st.state(o.seq, e); err != nil {
+				c.mu.Unlock()
+				cn.end(err)
+				return
+			}
+			cn.needSync.Store(true)
+		}
 	}
 	c.mu.Unlock()
 	rel := &packet.Pubrel{PacketID: p.PacketID}
@@ -311,10 +337,14 @@ func (c *Client) release(e *session.Entry) {
 	c.pump()
 }
 
-// drop frees e's packet identifier and in-flight slot. c.mu is held.
+// drop ends e's exchange: it frees its packet identifier and in-flight
+// slot, and deletes its records from the Store. c.mu is held.
 func (c *Client) drop(e *session.Entry) {
 	c.sess.Remove(e.ID)
 	if isPublish(e.Kind) {
 		c.inflight--
+	}
+	if o := e.Data.(*op); o.seq != 0 {
+		c.st.forget(o.seq)
 	}
 }

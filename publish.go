@@ -24,6 +24,7 @@ type op struct {
 	e session.Entry
 
 	msg    *Message // a publish: kept for resending
+	seq    uint64   // its sequence number in Config.Store; 0 if not stored
 	resent bool     // sent again with DUP after a reconnection; guarded by c.mu
 
 	// a subscribe or unsubscribe: the packet, whose identifier is set when
@@ -124,7 +125,7 @@ func (c *Client) Publish(ctx context.Context, m *Message) error {
 	}
 	w := waiterPool.Get().(*waiter)
 	o := &op{w: w}
-	if err := c.publish(m, o); err != nil {
+	if err := c.publish(m, o, false); err != nil {
 		waiterPool.Put(w)
 		return err
 	}
@@ -153,6 +154,7 @@ func (c *Client) publish0(ctx context.Context, m *Message) error {
 		waiterPool.Put(w)
 		return err
 	}
+	c.sent.Add(1)
 	select {
 	case err := <-w.ch:
 		waiterPool.Put(w)
@@ -166,20 +168,23 @@ func (c *Client) publish0(ctx context.Context, m *Message) error {
 // reports the outcome as Publish would. A message the in-flight window
 // has no room for, or one published while the client reconnects, waits in
 // the client's queue (see Config.MaxQueued). m must not change until the
-// Completion is done.
+// Completion is done. With Config.Store, a QoS 1 or 2 message is durable
+// in the Store when PublishAsync returns (unless the Completion already
+// failed), so PublishAsync waits for the Store's Sync.
 func (c *Client) PublishAsync(m *Message) *Completion {
 	o := newOp()
 	if m == nil {
 		o.finish(errors.New("mqtt: nil message"))
-	} else if err := c.publish(m, o); err != nil {
+	} else if err := c.publish(m, o, true); err != nil {
 		o.finish(err)
 	}
 	return (*Completion)(o)
 }
 
-// publish checks m and submits it; o finishes with the outcome. An error
-// means nothing was sent or queued, and o is untouched.
-func (c *Client) publish(m *Message, o *op) error {
+// publish checks m, records it in the Store if there is one (durably if
+// durable), and submits it; o finishes with the outcome. An error means
+// nothing was sent or queued.
+func (c *Client) publish(m *Message, o *op, durable bool) error {
 	c.mu.Lock()
 	var neg *Negotiated
 	if c.cn != nil {
@@ -207,7 +212,25 @@ func (c *Client) publish(m *Message, o *op) error {
 	default:
 		o.e.Kind = session.Publish2
 	}
-	return c.submit(o)
+	if c.st != nil && m.QoS > QoS0 {
+		seq, err := c.st.accept(m)
+		if err != nil {
+			return err
+		}
+		if durable {
+			if err := c.st.s.Sync(); err != nil {
+				c.st.forget(seq)
+				return fmt.Errorf("%w: sync: %w", ErrStore, err)
+			}
+		}
+		o.seq = seq
+	}
+	err := c.submit(o)
+	if err != nil && o.seq != 0 {
+		c.st.forget(o.seq)
+		o.seq = 0
+	}
+	return err
 }
 
 // sendPublish encodes p, with a topic alias when the client gives them,

@@ -91,6 +91,15 @@ func (c *Client) trySend(cn *conn, o *op) (bool, error) {
 		if isPublish(k) {
 			c.inflight++
 		}
+		if o.seq != 0 {
+			// The identifier is durable before the PUBLISH is written, so
+			// that a restart resends it under the same one.
+			if err := c.st.state(o.seq, &o.e); err != nil {
+				c.drop(&o.e)
+				return false, err
+			}
+			cn.needSync.Store(true)
+		}
 	}
 	if err := c.sendOp(cn, o, false); err != nil {
 		if k != kindQoS0 {
@@ -121,7 +130,7 @@ func (c *Client) pump() {
 		c.queuedBytes -= o.size()
 		n++
 		if err != nil {
-			o.finish(err)
+			c.fail(o, err)
 		}
 	}
 	if n > 0 {
@@ -137,13 +146,12 @@ func (c *Client) pump() {
 // no topic alias, as aliases do not outlive a connection. c.mu is held.
 func (c *Client) sendOp(cn *conn, o *op, resend bool) error {
 	switch k := o.e.Kind; {
+	case k == session.Publish2 && o.e.Released:
+		return c.sendEncoded(cn, &packet.Pubrel{PacketID: o.e.ID}, nil)
 	case k == kindQoS0 || isPublish(k):
 		m := o.msg
 		p := packet.Publish{QoS: m.QoS, Retain: m.Retain, Topic: m.Topic, Payload: m.Payload,
 			Properties: m.Properties, PacketID: o.e.ID}
-		if k == session.Publish2 && o.e.Released {
-			return c.sendEncoded(cn, &packet.Pubrel{PacketID: o.e.ID}, nil)
-		}
 		if resend {
 			if p.Topic == "" {
 				return errors.New("mqtt: cannot resend a message published by Topic Alias alone on a new connection")
@@ -156,7 +164,11 @@ func (c *Client) sendOp(cn *conn, o *op, resend bool) error {
 		if k == kindQoS0 {
 			fin = o
 		}
-		return c.sendPublish(cn, &p, fin, nil)
+		if err := c.sendPublish(cn, &p, fin, nil); err != nil {
+			return err
+		}
+		c.sent.Add(1)
+		return nil
 	case k == session.Subscribe:
 		sp := *o.sub
 		sp.PacketID = o.e.ID
@@ -202,6 +214,9 @@ func (c *Client) resume(cn *conn, first bool) {
 			}
 		}
 	} else {
+		if c.st != nil {
+			c.sess.EachInboundQoS2(func(id uint16) { c.st.s.Delete(keyInbound | uint64(id)) })
+		}
 		c.sess.Clear() // MQTT-3.2.2-5
 		c.inflight = 0
 		var again []*op
@@ -211,8 +226,14 @@ func (c *Client) resume(cn *conn, first bool) {
 		for _, e := range open {
 			o := e.Data.(*op)
 			if e.Kind == session.Publish2 && e.Released {
+				if o.seq != 0 {
+					c.st.forget(o.seq)
+				}
 				o.finish(nil)
 				continue
+			}
+			if o.seq != 0 {
+				c.st.s.Delete(keyState(o.seq)) // its identifier is void
 			}
 			again = append(again, o)
 		}
@@ -229,8 +250,18 @@ func (c *Client) resume(cn *conn, first bool) {
 	c.pump()
 }
 
+// fail finishes o, which will not be sent, with err, and deletes its
+// records from the Store. c.mu is held.
+func (c *Client) fail(o *op, err error) {
+	if o.seq != 0 {
+		c.st.forget(o.seq)
+	}
+	o.finish(err)
+}
+
 // failAll fails every open exchange and queued operation with err: the
-// client will not connect again. c.mu is held.
+// client will not connect again. Their records stay in the Store, for the
+// next Client opened on it. c.mu is held.
 func (c *Client) failAll(err error) {
 	for _, e := range c.sess.Open() {
 		e.Data.(*op).finish(err)

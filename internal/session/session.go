@@ -29,16 +29,17 @@ type Entry struct {
 	Released bool
 	// Data is the caller's: the message, the waiter.
 	Data any
-	seq  uint64
+
+	prev, next *Entry // the list of open exchanges, oldest first
 }
 
 // State is the session state of one client. Its zero value is an empty
 // session.
 type State struct {
-	next   uint16
-	seq    uint64
-	out    map[uint16]*Entry
-	inQoS2 map[uint16]bool // true once PUBREC was sent
+	next        uint16
+	out         map[uint16]*Entry
+	first, last *Entry          // the open exchanges in the order they began
+	inQoS2      map[uint16]bool // true once PUBREC was sent
 }
 
 // Add assigns a free, non-zero packet identifier (MQTT-2.2.1-3) to e, a new
@@ -61,17 +62,58 @@ func (s *State) Add(e *Entry) bool {
 			break
 		}
 	}
-	s.seq++
-	e.ID, e.Released, e.seq = s.next, false, s.seq
-	s.out[e.ID] = e
+	e.ID, e.Released = s.next, false
+	s.link(e)
 	return true
+}
+
+// Restore records e, an exchange of a session kept in a store, under its
+// own identifier e.ID, after those already open; it reports false if the
+// identifier is zero or in use.
+func (s *State) Restore(e *Entry) bool {
+	if s.out == nil {
+		s.out = make(map[uint16]*Entry)
+	}
+	if _, used := s.out[e.ID]; used || e.ID == 0 {
+		return false
+	}
+	s.link(e)
+	return true
+}
+
+func (s *State) link(e *Entry) {
+	s.out[e.ID] = e
+	e.prev, e.next = s.last, nil
+	if s.last != nil {
+		s.last.next = e
+	} else {
+		s.first = e
+	}
+	s.last = e
 }
 
 // Get returns the open exchange with identifier id, or nil.
 func (s *State) Get(id uint16) *Entry { return s.out[id] }
 
 // Remove ends the exchange with identifier id, freeing the identifier.
-func (s *State) Remove(id uint16) { delete(s.out, id) }
+func (s *State) Remove(id uint16) {
+	e := s.out[id]
+	if e == nil {
+		return
+	}
+	delete(s.out, id)
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		s.first = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		s.last = e.prev
+	}
+	e.prev, e.next = nil, nil
+}
 
 // Len returns how many exchanges are open.
 func (s *State) Len() int { return len(s.out) }
@@ -80,20 +122,10 @@ func (s *State) Len() int { return len(s.out) }
 // which a resumed session resends them (MQTT 5.0 section 4.6).
 func (s *State) Open() []*Entry {
 	es := make([]*Entry, 0, len(s.out))
-	for _, e := range s.out {
+	for e := s.first; e != nil; e = e.next {
 		es = append(es, e)
 	}
-	sortBySeq(es)
 	return es
-}
-
-func sortBySeq(es []*Entry) {
-	// Insertion sort: the table is small and mostly in order already.
-	for i := 1; i < len(es); i++ {
-		for j := i; j > 0 && es[j].seq < es[j-1].seq; j-- {
-			es[j], es[j-1] = es[j-1], es[j]
-		}
-	}
 }
 
 // Inbound QoS 2 (MQTT 5.0 section 4.3.3, receiver side).
@@ -138,8 +170,21 @@ func (s *State) ReleaseQoS2(id uint16) bool {
 // InboundQoS2 returns how many inbound QoS 2 exchanges await PUBREL.
 func (s *State) InboundQoS2() int { return len(s.inQoS2) }
 
+// EachInboundQoS2 calls fn with the identifier of every inbound QoS 2
+// exchange awaiting PUBREL, in no particular order.
+func (s *State) EachInboundQoS2(fn func(id uint16)) {
+	for id := range s.inQoS2 {
+		fn(id)
+	}
+}
+
 // Clear forgets everything: the server reported no session.
 func (s *State) Clear() {
-	s.out = nil
+	for e := s.first; e != nil; {
+		n := e.next
+		e.prev, e.next = nil, nil
+		e = n
+	}
+	s.out, s.first, s.last = nil, nil, nil
 	s.inQoS2 = nil
 }

@@ -90,3 +90,33 @@ func add(s *State, k Kind, data any) *Entry {
 	}
 	return e
 }
+
+func TestRestore(t *testing.T) {
+	var s State
+	a := &Entry{ID: 40, Kind: Publish2, Released: true}
+	b := &Entry{ID: 7, Kind: Publish1}
+	if !s.Restore(a) || !s.Restore(b) {
+		t.Fatal("Restore refused free identifiers")
+	}
+	if s.Restore(&Entry{ID: 7}) || s.Restore(&Entry{ID: 0}) {
+		t.Fatal("Restore took an identifier in use, or zero")
+	}
+	c := add(&s, Publish1, nil)
+	if c.ID == 7 || c.ID == 40 {
+		t.Fatalf("Add gave %d, which a restored exchange holds", c.ID)
+	}
+	open := s.Open()
+	if len(open) != 3 || open[0] != a || open[1] != b || open[2] != c || !open[0].Released {
+		t.Fatalf("Open after Restore = %v: want the restored order, then the new one", open)
+	}
+	s.Remove(7)
+	s.Remove(c.ID)
+	s.Remove(999) // not open: nothing happens
+	if open = s.Open(); len(open) != 1 || open[0] != a {
+		t.Fatalf("Open after Remove = %v", open)
+	}
+	s.Clear()
+	if s.Len() != 0 || len(s.Open()) != 0 {
+		t.Fatal("Clear left exchanges")
+	}
+}
