@@ -521,6 +521,8 @@ func (c *Client) connEnded(cn *conn, err error) {
 			fail = ErrClosed
 		}
 		c.failAll(fail)
+	} else if c.s.MaxRetries > 0 {
+		c.countRetries(err)
 	}
 	c.mu.Unlock()
 	if ra != nil {
@@ -528,6 +530,22 @@ func (c *Client) connEnded(cn *conn, err error) {
 	}
 	c.s.Logger.Info("mqtt: connection ended", "err", err)
 	c.event(Event{Kind: EventDisconnected, Err: err})
+}
+
+// countRetries counts a connection's end against Config.MaxRetries for
+// every operation on the wire, and ends the wait of those at the limit.
+// c.mu is held.
+func (c *Client) countRetries(err error) {
+	for _, e := range c.sess.Open() {
+		o := e.Data.(*op)
+		if o.tries++; o.tries < c.s.MaxRetries {
+			continue
+		}
+		if !isPublish(e.Kind) {
+			c.drop(e)
+		}
+		o.finish(ended(ErrRetryLimit, err))
+	}
 }
 
 // markClosed marks the client closed and returns its connection (nil if

@@ -198,6 +198,18 @@ type Config struct {
 	// message).
 	MaxQueued      int
 	MaxQueuedBytes int
+	// MaxRetries bounds how many connection ends an operation on the wire
+	// (sent, not yet answered) waits through while the client reconnects.
+	// At the limit its call returns an error wrapping ErrRetryLimit and
+	// the last connection's end, as when the call's context expires: a
+	// QoS 1 or 2 publish stays in the session and is still resent, as the
+	// protocol requires (MQTT-4.4.0-1), so the broker may yet get it; a
+	// subscribe or unsubscribe is abandoned, and the broker may or may not
+	// have applied it. Operations still in the queue are not counted. If
+	// zero, there is no limit: only the call's context bounds its wait
+	// (like the CY_MQTT_MAX_RETRY_VALUE of Infineon's MQTT library, but
+	// counted in connections, not send attempts).
+	MaxRetries int
 	// Store, if not nil, keeps the session's outgoing QoS 1 and 2 messages
 	// (in flight or queued) and inbound QoS 2 state, so that they survive
 	// the end of the process: Dial loads what it holds, and the client

@@ -35,6 +35,11 @@ var (
 	// challenge during a re-authentication (Config.Authenticate failed or
 	// is nil), and ended the connection.
 	ErrAuth = errors.New("mqtt: re-authentication failed")
+	// ErrRetryLimit: an operation saw Config.MaxRetries connections end
+	// before its answer came, and its caller stopped waiting. The error
+	// also wraps the last connection's end. A QoS 1 or 2 publish stays in
+	// the session and may still be delivered; see Config.MaxRetries.
+	ErrRetryLimit = errors.New("mqtt: gave up waiting after Config.MaxRetries connections ended")
 )
 
 // ReasonCodeError reports an operation the broker refused with a reason

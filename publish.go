@@ -25,6 +25,7 @@ type op struct {
 
 	msg    *Message // a publish: kept for resending
 	seq    uint64   // its sequence number in Config.Store; 0 if not stored
+	tries  int      // connections that ended while it was on the wire; guarded by c.mu
 	resent bool     // sent again with DUP after a reconnection; guarded by c.mu
 
 	// a subscribe or unsubscribe: the packet, whose identifier is set when

@@ -142,3 +142,70 @@ func storeLen(t *testing.T, st Store) int {
 	}
 	return n
 }
+
+// TestMaxRetries: after Config.MaxRetries connection ends, a publish's and
+// a subscribe's callers get ErrRetryLimit; the QoS 1 message is still
+// resent on the next connection (MQTT-4.4.0-1), the SUBSCRIBE is not.
+func TestMaxRetries(t *testing.T) {
+	noLeaks(t)
+	b := mqtttest.NewBroker(t)
+	accept := func(present bool) *mqtttest.Conn {
+		fc := b.Accept()
+		fc.ExpectConnect()
+		fc.Send(&packet.Connack{SessionPresent: present})
+		return fc
+	}
+	ch := make(chan *Client, 1)
+	go func() {
+		c, err := Dial(ctxT(t), Config{Broker: b.URL, ClientID: "r", Persistent: true, Reconnect: true,
+			Backoff: fastBackoff, MaxRetries: 2})
+		if err != nil {
+			t.Error(err)
+		}
+		ch <- c
+	}()
+	fc := accept(false)
+	c := <-ch
+	if c == nil {
+		return
+	}
+	defer c.Close()
+	pub := c.PublishAsync(&Message{Topic: "r", QoS: QoS1, Payload: []byte("m")})
+	subErr := make(chan error, 1)
+	go func() {
+		_, err := c.Subscribe(ctxT(t), func(*Message) {}, Subscription{Filter: "r/#", QoS: QoS1})
+		subErr <- err
+	}()
+	id := fc.Expect(packet.TypePublish).(*packet.Publish).PacketID
+	fc.Expect(packet.TypeSubscribe)
+	fc.Close()
+	fc = accept(true)
+	fc.Expect(packet.TypePublish)
+	fc.Expect(packet.TypeSubscribe)
+	select {
+	case <-pub.Done():
+		t.Fatalf("publish ended after one reconnection: %v", pub.Err())
+	default:
+	}
+	fc.Close()
+	if err := pub.Wait(ctxT(t)); !errors.Is(err, ErrRetryLimit) || !errors.Is(err, ErrConnectionLost) {
+		t.Fatalf("publish after two connection ends: %v", err)
+	}
+	if err := <-subErr; !errors.Is(err, ErrRetryLimit) {
+		t.Fatalf("subscribe after two connection ends: %v", err)
+	}
+	fc = accept(true)
+	if p := fc.Expect(packet.TypePublish).(*packet.Publish); !p.Dup || p.PacketID != id {
+		t.Fatalf("the abandoned wait's message is not resent: %+v", p)
+	}
+	fc.Send(&packet.Puback{PacketID: id})
+	waitFor(t, func() bool { return c.Stats().InFlight == 0 })
+	// The SUBSCRIBE was not resent: the next packet is a new publish.
+	c.PublishAsync(&Message{Topic: "r", QoS: QoS0, Payload: []byte("after")})
+	if p := fc.Expect(packet.TypePublish).(*packet.Publish); string(p.Payload) != "after" {
+		t.Fatalf("got %+v", p)
+	}
+	if st := c.Stats(); st.Reconnects != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+}
