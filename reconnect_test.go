@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -70,14 +71,36 @@ func TestReconnectStream(t *testing.T) {
 		for _, v := range versions {
 			for _, qos := range qoss {
 				t.Run(fmt.Sprintf("%v/qos%d", v, qos), func(t *testing.T) {
-					reconnectStream(t, b, v, qos)
+					reconnectStream(t, b, v, qos, pathFaults{})
 				})
 			}
 		}
 	})
 }
 
-func reconnectStream(t *testing.T, b *brokertest.Broker, v packet.Version, qos QoS) {
+// pathFaults shape reconnectStream's path: latency and bandwidth, and
+// cuts in the middle of a packet instead of between packets.
+type pathFaults struct {
+	latency   time.Duration
+	rate      int // bytes per second
+	payload   int // bytes of padding in each message
+	midPacket bool
+}
+
+// TestSlowPathStream is TestReconnectStream over a slow, narrow path, cut
+// in the middle of PUBLISH packets: the broker gets half a packet each
+// time, and still every message arrives.
+func TestSlowPathStream(t *testing.T) {
+	noLeaks(t)
+	b := brokertest.Mosquitto(t)
+	for _, qos := range []QoS{QoS1, QoS2} {
+		t.Run(fmt.Sprintf("qos%d", qos), func(t *testing.T) {
+			reconnectStream(t, b, packet.V5, qos, pathFaults{latency: 10 * time.Millisecond, rate: 1 << 20, payload: 3000, midPacket: true})
+		})
+	}
+}
+
+func reconnectStream(t *testing.T, b *brokertest.Broker, v packet.Version, qos QoS, f pathFaults) {
 	const n = 300
 	topic := fmt.Sprintf("stream/%v/%d/%d", v, qos, time.Now().UnixNano())
 	in := newInbox()
@@ -86,12 +109,15 @@ func reconnectStream(t *testing.T, b *brokertest.Broker, v packet.Version, qos Q
 		t.Fatal(err)
 	}
 	px := faultproxy.New(t, strings.TrimPrefix(b.URL, "mqtt://"))
+	px.Latency(f.latency)
+	px.Throttle(f.rate)
 	ev := newEvents()
 	pub := dial(t, Config{Broker: px.URL(), Version: v, ClientID: "stream-pub-" + strconv.FormatInt(time.Now().UnixNano(), 36),
 		Persistent: true, SessionExpiry: time.Hour, Reconnect: true, Backoff: fastBackoff, MaxInflight: 20, OnEvent: ev.on})
+	pad := strings.Repeat("p", f.payload)
 	cs := make([]*Completion, n)
 	for i := range n {
-		cs[i] = pub.PublishAsync(&Message{Topic: topic, QoS: qos, Payload: []byte(strconv.Itoa(i))})
+		cs[i] = pub.PublishAsync(&Message{Topic: topic, QoS: qos, Payload: []byte(strconv.Itoa(i) + "|" + pad)})
 	}
 	acked := 0
 	for i, c := range cs {
@@ -102,7 +128,11 @@ func reconnectStream(t *testing.T, b *brokertest.Broker, v packet.Version, qos Q
 		if i%75 == 40 {
 			// Usually with publishes in flight; the connection is up, as
 			// an acknowledgement just came.
-			px.Cut()
+			if f.midPacket {
+				px.CutAfter(f.payload / 2) // inside the next PUBLISH
+			} else {
+				px.Cut()
+			}
 			ev.waitFor(t, EventDisconnected)
 			ev.waitFor(t, EventConnected)
 		}
@@ -111,7 +141,11 @@ func reconnectStream(t *testing.T, b *brokertest.Broker, v packet.Version, qos Q
 	last, received, dups := -1, 0, 0
 	for len(seen) < n {
 		m := in.next(t)
-		i, _ := strconv.Atoi(string(m.Payload))
+		num, rest, _ := strings.Cut(string(m.Payload), "|")
+		i, _ := strconv.Atoi(num)
+		if rest != pad {
+			t.Fatalf("message %d arrived with %d bytes of padding, want %d", i, len(rest), len(pad))
+		}
 		received++
 		if seen[i]++; seen[i] > 1 {
 			dups++
@@ -281,7 +315,9 @@ func TestBlackhole(t *testing.T) {
 	ev.waitFor(t, EventConnected)
 }
 
-// TestReconnectCycles: many reconnections leave no goroutines behind.
+// TestReconnectCycles: a thousand reconnections leave no goroutines and
+// no file descriptors behind (the proxy's and the in-process broker's
+// count too: they close their ends as the client does).
 func TestReconnectCycles(t *testing.T) {
 	noLeaks(t)
 	b := brokertest.Mochi(t)
@@ -290,8 +326,8 @@ func TestReconnectCycles(t *testing.T) {
 	c := dial(t, Config{Broker: px.URL(), Reconnect: true, Backoff: Backoff{Min: time.Millisecond, Max: 2 * time.Millisecond}, OnEvent: ev.on})
 	ev.waitFor(t, EventConnected)
 	runtime.GC()
-	before := runtime.NumGoroutine()
-	const cycles = 200
+	before, fdsBefore := runtime.NumGoroutine(), openFDs(t)
+	const cycles = 1000
 	for range cycles {
 		px.Cut()
 		ev.waitFor(t, EventConnected)
@@ -300,9 +336,27 @@ func TestReconnectCycles(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return runtime.NumGoroutine() <= before+2 })
-	if st := c.Stats(); st.Reconnects < cycles {
+	waitFor(t, func() bool { return openFDs(t) <= fdsBefore+2 })
+	st := c.Stats()
+	if st.Reconnects < cycles {
 		t.Fatalf("%d reconnects", st.Reconnects)
 	}
+	t.Logf("%d reconnections: goroutines %d before, %d after; file descriptors %d before, %d after",
+		st.Reconnects, before, runtime.NumGoroutine(), fdsBefore, openFDs(t))
+}
+
+// openFDs counts the process's open file descriptors (/proc on Linux,
+// /dev/fd on the BSDs and macOS).
+func openFDs(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		fds, err = os.ReadDir("/dev/fd")
+	}
+	if err != nil {
+		t.Fatalf("counting file descriptors: %v", err)
+	}
+	return len(fds)
 }
 
 // TestConnectRetry: Dial retries the first connection until the broker
