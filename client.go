@@ -37,6 +37,9 @@ type Client struct {
 	// client is disconnected, or the in-flight window is full.
 	queue       []*op
 	queuedBytes int
+	// resends holds, in order, the exchanges of a resumed session that the
+	// broker's Receive Maximum kept from being resent at once.
+	resends     []*op
 	lastErr     error  // why the last connection ended
 	assignedID  string // the client identifier the broker assigned, used again on reconnecting
 	reconnects  uint64 // connections made after the first

@@ -37,6 +37,38 @@
 // [ErrBadPacket], [ErrWriteTimeout], [ErrAuth], a *[DisconnectError] from
 // the server, [ErrClosed].
 //
+// # Staying connected
+//
+// With Config.Reconnect the client keeps itself connected until Close or
+// Disconnect: after a connection ends it waits a delay from its [Backoff]
+// schedule (exponential, with full or decorrelated jitter), tries the
+// brokers of Config.Servers in turn, and calls Config.BeforeConnect before
+// each attempt to refresh credentials. Each step is an [Event]
+// (EventConnecting, EventConnected with the [Negotiated] settings and
+// whether the session was resumed, EventConnectFailed, EventDisconnected
+// with its cause, EventStopped), and [Client.State] is never stale.
+//
+// On a new connection the session resumes (MQTT 5.0 sections 4.1 and
+// 4.4): with the broker's session present, unacknowledged PUBLISH packets
+// are resent with DUP set and PUBREL packets resent, in their original
+// order, and inbound QoS 2 state is kept, so nothing is delivered twice;
+// without it, subscriptions are restored and the messages are sent again
+// as new ones, in order. While disconnected, operations wait in a bounded
+// queue by the Config.Offline policy; nothing is dropped silently: an
+// operation the policy or the bounds refuse fails with an error
+// ([ErrNotConnected], [ErrQueueFull]). Config.MaxRetries bounds how many
+// connection ends a call waits through.
+//
+// # Surviving the end of the process
+//
+// With Config.Store ([github.com/ternmq/mqtt/store] on disk, or
+// [NewMemoryStore]) the session also survives the process: a QoS 1 or 2
+// message is recorded before it is sent or queued, and each packet
+// identifier and PUBREL state durably before the packet that depends on
+// it, so that a client killed at any instant and started again on the
+// same Store (with the same ClientID and a persistent session) loses no
+// message PublishAsync accepted and delivers no QoS 2 message twice.
+//
 // # Footprint
 //
 // An idle connection holds one goroutine (its reader) and about 4 KiB of
@@ -50,4 +82,5 @@
 //   - [github.com/ternmq/mqtt/packet]: the wire codec, usable alone.
 //   - [github.com/ternmq/mqtt/topic]: topic names and filters, matching.
 //   - [github.com/ternmq/mqtt/mqtttest]: a scripted fake broker for tests.
+//   - [github.com/ternmq/mqtt/store]: a crash-safe file Store.
 package mqtt

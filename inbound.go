@@ -341,10 +341,12 @@ func (c *Client) release(e *session.Entry) {
 // slot, and deletes its records from the Store. c.mu is held.
 func (c *Client) drop(e *session.Entry) {
 	c.sess.Remove(e.ID)
-	if isPublish(e.Kind) {
+	o := e.Data.(*op)
+	if isPublish(e.Kind) && !o.deferred {
 		c.inflight--
 	}
-	if o := e.Data.(*op); o.seq != 0 {
+	o.deferred = false // pump skips it
+	if o.seq != 0 {
 		c.st.forget(o.seq)
 	}
 }

@@ -27,6 +27,9 @@ type op struct {
 	seq    uint64   // its sequence number in Config.Store; 0 if not stored
 	tries  int      // connections that ended while it was on the wire; guarded by c.mu
 	resent bool     // sent again with DUP after a reconnection; guarded by c.mu
+	// deferred: in a resumed session, waiting in c.resends for room in
+	// the in-flight window; guarded by c.mu
+	deferred bool
 
 	// a subscribe or unsubscribe: the packet, whose identifier is set when
 	// it is sent, and the results

@@ -113,11 +113,44 @@ func (c *Client) trySend(cn *conn, o *op) (bool, error) {
 	return true, nil
 }
 
-// pump sends what the queue holds, in order, as far as the in-flight
-// window and the identifiers allow. c.mu is held.
+// resend sends o, an exchange of a resumed session, again. c.mu is held.
+func (c *Client) resend(cn *conn, o *op) {
+	o.deferred = false
+	if isPublish(o.e.Kind) {
+		c.inflight++
+		o.resent = true
+	}
+	if err := c.sendOp(cn, o, true); err != nil {
+		c.drop(&o.e)
+		o.finish(err)
+	}
+}
+
+// pump sends the resends the in-flight window held back, then what the
+// queue holds, in order, as far as the in-flight window and the
+// identifiers allow. c.mu is held.
 func (c *Client) pump() {
 	cn := c.cn
 	if cn == nil {
+		return
+	}
+	r := 0
+	for ; r < len(c.resends); r++ {
+		o := c.resends[r]
+		if !o.deferred {
+			continue // dropped meanwhile
+		}
+		if isPublish(o.e.Kind) && c.inflight >= c.maxFlight {
+			break
+		}
+		c.resend(cn, o)
+	}
+	if r > 0 {
+		rest := copy(c.resends, c.resends[r:])
+		clear(c.resends[rest:])
+		c.resends = c.resends[:rest]
+	}
+	if len(c.resends) > 0 {
 		return
 	}
 	n := 0
@@ -200,18 +233,20 @@ func (c *Client) sendEncoded(cn *conn, p packet.Packet, o *op) error {
 // queue is sent. c.mu is held.
 func (c *Client) resume(cn *conn, first bool) {
 	open := c.sess.Open()
+	c.clearResends()
 	if cn.neg.SessionPresent {
 		c.inflight = 0
 		for _, e := range open {
 			o := e.Data.(*op)
-			if isPublish(e.Kind) {
-				c.inflight++
-				o.resent = true
+			if len(c.resends) > 0 || isPublish(e.Kind) && c.inflight >= c.maxFlight {
+				// Over the broker's Receive Maximum (MQTT-3.3.4-9), which
+				// may be smaller than the last connection's: this one and
+				// all after it wait for acknowledgements, in order.
+				o.deferred = true
+				c.resends = append(c.resends, o)
+				continue
 			}
-			if err := c.sendOp(cn, o, true); err != nil {
-				c.drop(e)
-				o.finish(err)
-			}
+			c.resend(cn, o)
 		}
 	} else {
 		if c.st != nil {
@@ -259,10 +294,20 @@ func (c *Client) fail(o *op, err error) {
 	o.finish(err)
 }
 
+// clearResends empties c.resends. c.mu is held.
+func (c *Client) clearResends() {
+	for i, o := range c.resends {
+		o.deferred = false
+		c.resends[i] = nil
+	}
+	c.resends = c.resends[:0]
+}
+
 // failAll fails every open exchange and queued operation with err: the
 // client will not connect again. Their records stay in the Store, for the
 // next Client opened on it. c.mu is held.
 func (c *Client) failAll(err error) {
+	c.clearResends()
 	for _, e := range c.sess.Open() {
 		e.Data.(*op).finish(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ternmq/mqtt/internal/brokertest"
 	"github.com/ternmq/mqtt/internal/faultproxy"
+	"github.com/ternmq/mqtt/mqtttest"
 	"github.com/ternmq/mqtt/packet"
 )
 
@@ -386,4 +387,56 @@ func TestConnectRetry(t *testing.T) {
 	if _, err := Dial(ctx, Config{Broker: px.URL(), ConnectRetry: true, Backoff: fastBackoff}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Dial without a broker: %v", err)
 	}
+}
+
+// TestResumeWithinReceiveMaximum: when the broker of a resumed session
+// takes fewer unacknowledged messages than are open (a smaller Receive
+// Maximum than the last connection's), the client resends only as many,
+// and the rest in order as acknowledgements come (MQTT-3.3.4-9).
+func TestResumeWithinReceiveMaximum(t *testing.T) {
+	noLeaks(t)
+	b := mqtttest.NewBroker(t)
+	ch := make(chan *Client, 1)
+	go func() {
+		c, err := Dial(ctxT(t), Config{Broker: b.URL, ClientID: "rm", Persistent: true, SessionExpiry: time.Hour, Reconnect: true, Backoff: fastBackoff})
+		if err != nil {
+			t.Error(err)
+		}
+		ch <- c
+	}()
+	fc := b.Accept()
+	fc.AcceptConnect(packet.Properties{})
+	c := <-ch
+	if c == nil {
+		return
+	}
+	defer c.Close()
+	var ids []uint16
+	for i := range 5 {
+		c.PublishAsync(&Message{Topic: "rm", QoS: QoS1, Payload: []byte{'0' + byte(i)}})
+		ids = append(ids, fc.Expect(packet.TypePublish).(*packet.Publish).PacketID)
+	}
+	fc.Close()
+	fc = b.Accept()
+	fc.ExpectConnect()
+	fc.Send(&packet.Connack{SessionPresent: true, Properties: packet.Properties{ReceiveMaximum: 2}})
+	expectDup := func(i int) {
+		t.Helper()
+		if p := fc.Expect(packet.TypePublish).(*packet.Publish); !p.Dup || p.PacketID != ids[i] {
+			t.Fatalf("got %+v, want the resend of message %d (identifier %d)", p, i, ids[i])
+		}
+	}
+	expectDup(0)
+	expectDup(1)
+	// A QoS 0 publish goes out at once: it shows that message 2 did not.
+	c.PublishAsync(&Message{Topic: "rm", Payload: []byte("marker")})
+	if p := fc.Expect(packet.TypePublish).(*packet.Publish); string(p.Payload) != "marker" {
+		t.Fatalf("a third resend went out over Receive Maximum 2: %+v", p)
+	}
+	for i := 2; i < 5; i++ {
+		fc.Send(&packet.Puback{PacketID: ids[i-2]})
+		expectDup(i)
+	}
+	fc.Send(&packet.Puback{PacketID: ids[3]}, &packet.Puback{PacketID: ids[4]})
+	waitFor(t, func() bool { return c.Stats().InFlight == 0 })
 }
