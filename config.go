@@ -178,7 +178,7 @@ type Config struct {
 	// attempt.
 	Servers []string
 	// BeforeConnect, if not nil, is called before each connection attempt
-	// (on the goroutine making it, bounded by its context) and may change
+	// (bounded by its context; it may call Close) and may change
 	// the Attempt: the broker's URL, the CONNECT packet (credentials, Will,
 	// properties), for example to refresh a token. An error fails the
 	// attempt.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -439,4 +440,31 @@ func TestResumeWithinReceiveMaximum(t *testing.T) {
 	}
 	fc.Send(&packet.Puback{PacketID: ids[3]}, &packet.Puback{PacketID: ids[4]})
 	waitFor(t, func() bool { return c.Stats().InFlight == 0 })
+}
+
+// TestCloseFromBeforeConnect: Close called by the BeforeConnect hook of a
+// reconnection returns, and stops the client.
+func TestCloseFromBeforeConnect(t *testing.T) {
+	noLeaks(t)
+	b := brokertest.Mochi(t)
+	px := faultproxy.New(t, strings.TrimPrefix(b.URL, "mqtt://"))
+	ev := newEvents()
+	var client atomic.Pointer[Client]
+	closed := make(chan error, 1)
+	c := dial(t, Config{Broker: px.URL(), Reconnect: true, Backoff: fastBackoff, OnEvent: ev.on,
+		BeforeConnect: func(ctx context.Context, a *Attempt) error {
+			if a.Number > 1 {
+				closed <- client.Load().Close()
+			}
+			return nil
+		}})
+	client.Store(c)
+	px.Cut()
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	ev.waitFor(t, EventStopped)
+	if s := c.State(); s != StateClosed {
+		t.Fatalf("state %v", s)
+	}
 }

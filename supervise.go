@@ -2,6 +2,7 @@ package mqtt
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/ternmq/mqtt/packet"
@@ -18,6 +19,35 @@ func (c *Client) connectPacket(v packet.Version) *packet.Connect {
 	}
 	c.mu.Unlock()
 	return cp
+}
+
+// attempt makes connection attempt n on a goroutine of its own, so that
+// Close, even called from Config.BeforeConnect, stops the supervisor at
+// once; it returns ErrClosed then, and the attempt, whose context is
+// cancelled, ends on its own.
+func (c *Client) attempt(ctx context.Context, n int) (*conn, error) {
+	type result struct {
+		cn  *conn
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		actx, cancel := context.WithTimeout(ctx, c.s.ConnectTimeout)
+		defer cancel()
+		cn, err := c.connect(actx, n)
+		ch <- result{cn, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.cn, r.err
+	case <-c.quit:
+		go func() {
+			if r := <-ch; r.cn != nil {
+				r.cn.nc.Close()
+			}
+		}()
+		return nil, ErrClosed
+	}
 }
 
 // supervise keeps the client connected (Config.Reconnect): it waits for
@@ -58,9 +88,10 @@ func (c *Client) supervise(cn *conn, bo *backoff) {
 			}
 			attempt++
 			c.event(Event{Kind: EventConnecting, Attempt: attempt})
-			actx, acancel := context.WithTimeout(ctx, c.s.ConnectTimeout)
-			next, err := c.connect(actx, attempt)
-			acancel()
+			next, err := c.attempt(ctx, attempt)
+			if errors.Is(err, ErrClosed) {
+				return
+			}
 			if err == nil {
 				if !c.install(next, false) {
 					return
