@@ -18,7 +18,7 @@ const (
 	// JitterNone: the exponential delay itself, Min × 2^attempt, capped.
 	JitterNone
 	// JitterDecorrelated: a delay drawn between Min and three times the
-	// previous delay, capped.
+	// previous delay (three times Min the first time), capped.
 	JitterDecorrelated
 )
 
@@ -75,7 +75,11 @@ func (b *backoff) next() time.Duration {
 	case JitterNone:
 		d = exp
 	case JitterDecorrelated:
-		hi := max(b.prev*3, b.Min)
+		// "Decorrelated jitter" (AWS Architecture Blog, 2015): uniform in
+		// [Min, 3 × the last delay], the first time as if the last were
+		// Min, so that clients that lost the broker together are spread
+		// from their first attempt.
+		hi := max(b.prev, b.Min) * 3
 		d = b.Min + time.Duration(b.rand(int64(hi-b.Min)+1))
 	default:
 		d = time.Duration(b.rand(int64(exp) + 1))
