@@ -30,11 +30,12 @@ type Broker struct {
 	V31 bool
 }
 
-// Mochi starts an in-process Mochi broker that lets every client in, and
-// stops it when the test ends.
-func Mochi(t testing.TB) *Broker {
+// Mochi starts an in-process Mochi broker that lets every client in, with
+// the extra hooks given (to script a broker's fault), and stops it when the
+// test ends.
+func Mochi(t testing.TB, hooks ...mochi.Hook) *Broker {
 	t.Helper()
-	b, stop, err := StartMochi()
+	b, stop, err := StartMochi(hooks...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,12 +44,14 @@ func Mochi(t testing.TB) *Broker {
 }
 
 // StartMochi starts an in-process Mochi broker that lets every client in,
-// on a free port of 127.0.0.1, and returns it with the function that stops
-// it.
-func StartMochi() (*Broker, func(), error) {
+// with the extra hooks given, on a free port of 127.0.0.1, and returns it
+// with the function that stops it.
+func StartMochi(hooks ...mochi.Hook) (*Broker, func(), error) {
 	s := mochi.New(&mochi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
-		return nil, nil, err
+	for _, h := range append([]mochi.Hook{new(auth.AllowHook)}, hooks...) {
+		if err := s.AddHook(h, nil); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := s.Serve(); err != nil {
 		return nil, nil, err
