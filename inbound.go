@@ -58,17 +58,17 @@ func (cn *conn) handle(p packet.Packet) error {
 	case *packet.Publish:
 		return cn.receive(p)
 	case *packet.Puback:
-		c.acked(cn, p.PacketID, session.Publish1, p.ReasonCode, &p.Properties, nil)
+		c.acked(cn, p.PacketID, packet.TypePuback, p.ReasonCode, &p.Properties, nil)
 	case *packet.Pubrec:
 		c.pubrec(cn, p)
 	case *packet.Pubcomp:
-		c.acked(cn, p.PacketID, session.Publish2, p.ReasonCode, &p.Properties, nil)
+		c.pubcomp(cn, p)
 	case *packet.Pubrel:
 		c.pubrel(cn, p)
 	case *packet.Suback:
-		c.acked(cn, p.PacketID, session.Subscribe, 0, &p.Properties, p.ReasonCodes)
+		c.acked(cn, p.PacketID, packet.TypeSuback, 0, &p.Properties, p.ReasonCodes)
 	case *packet.Unsuback:
-		c.acked(cn, p.PacketID, session.Unsubscribe, 0, &p.Properties, p.ReasonCodes)
+		c.acked(cn, p.PacketID, packet.TypeUnsuback, 0, &p.Properties, p.ReasonCodes)
 	case *packet.Pingresp:
 	case *packet.Auth:
 		return cn.auth(p)
@@ -255,10 +255,12 @@ func (c *Client) pubrel(cn *conn, p *packet.Pubrel) {
 // ends the exchange; success is answered with PUBREL.
 //
 // A PUBREC "Packet Identifier in use" (0x91) to a PUBLISH resent with DUP
-// after a reconnection means that the broker holds the message under that
-// identifier from the first sending (Mochi answers so where MQTT-4.3.3
-// asks for a plain PUBREC): it is answered with PUBREL, which completes
-// the exchange, exactly once.
+// after a reconnection means that the broker holds a PUBREC for that
+// identifier from the first sending (Mochi 2.7.9 answers so where
+// MQTT-4.3.3-10 asks for a plain PUBREC): it is answered with PUBREL, which
+// completes the exchange, exactly once. (Mochi has usually resent its own
+// PUBREC right after CONNACK, so this PUBREL is a second one, and its
+// PUBCOMP, 0x92, finds no exchange.)
 func (c *Client) pubrec(cn *conn, p *packet.Pubrec) {
 	if p.ReasonCode == packet.ReasonPacketIDInUse {
 		c.mu.Lock()
@@ -270,7 +272,7 @@ func (c *Client) pubrec(cn *conn, p *packet.Pubrec) {
 		}
 	}
 	if p.ReasonCode.IsError() {
-		c.acked(cn, p.PacketID, session.Publish2, p.ReasonCode, &p.Properties, nil)
+		c.acked(cn, p.PacketID, packet.TypePubrec, p.ReasonCode, &p.Properties, nil)
 		return
 	}
 	c.mu.Lock()
@@ -297,8 +299,40 @@ func (c *Client) pubrec(cn *conn, p *packet.Pubrec) {
 	cn.sendPacket(rel)
 }
 
-// acked completes the outgoing exchange id with the broker's answer.
-func (c *Client) acked(cn *conn, id uint16, kind session.Kind, code packet.ReasonCode, props *packet.Properties, codes []packet.ReasonCode) {
+// pubcomp completes our QoS 2 exchange on the broker's PUBCOMP. Once the
+// broker's PUBREC succeeded it owned the message (MQTT-4.3.3-8), so the
+// exchange succeeds whatever the PUBCOMP's code. The only other code,
+// "Packet Identifier not found" (0x92), answers a PUBREL resent on a
+// resumed session (MQTT-4.4.0-1) for an exchange the broker completed
+// before the connection broke, its PUBCOMP lost; MQTT 5.0 section 3.7.2.1
+// (Table 3-7) says it "is not an error during recovery".
+func (c *Client) pubcomp(cn *conn, p *packet.Pubcomp) {
+	code := p.ReasonCode
+	c.mu.Lock()
+	if e := c.sess.Get(p.PacketID); e != nil && e.Kind == session.Publish2 && e.Released {
+		code = packet.ReasonSuccess
+	}
+	c.mu.Unlock()
+	c.acked(cn, p.PacketID, packet.TypePubcomp, code, &p.Properties, nil)
+}
+
+// ackKind returns the kind of exchange an acknowledgement of type t answers.
+func ackKind(t packet.Type) session.Kind {
+	switch t {
+	case packet.TypePuback:
+		return session.Publish1
+	case packet.TypePubrec, packet.TypePubcomp:
+		return session.Publish2
+	case packet.TypeSuback:
+		return session.Subscribe
+	}
+	return session.Unsubscribe
+}
+
+// acked completes the outgoing exchange id with the broker's answer, a
+// packet of type t.
+func (c *Client) acked(cn *conn, id uint16, t packet.Type, code packet.ReasonCode, props *packet.Properties, codes []packet.ReasonCode) {
+	kind := ackKind(t)
 	c.mu.Lock()
 	e := c.sess.Get(id)
 	if e == nil || e.Kind != kind {
@@ -313,17 +347,9 @@ func (c *Client) acked(cn *conn, id uint16, kind session.Kind, code packet.Reaso
 	case kind == session.Subscribe || kind == session.Unsubscribe:
 		err = c.subscribed(o, kind, codes, props)
 		if errors.Is(err, ErrBadPacket) {
-			t := packet.TypeSuback
-			if kind == session.Unsubscribe {
-				t = packet.TypeUnsuback
-			}
 			defer cn.fail(&packet.Error{Code: packet.ReasonProtocolError, Packet: t, Reason: "reason codes do not match the filters"})
 		}
 	case code.IsError():
-		t := packet.TypePuback
-		if kind == session.Publish2 {
-			t = packet.TypePubrec
-		}
 		err = &ReasonCodeError{Packet: t, Code: code, ReasonString: props.ReasonString, UserProperties: props.User}
 	}
 	c.mu.Unlock()

@@ -5,6 +5,7 @@ package brokertest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,13 +29,16 @@ type Broker struct {
 	URL  string // mqtt://127.0.0.1:port
 	// V31 reports whether the broker speaks MQTT 3.1 (Mochi does not).
 	V31 bool
+
+	m *mosquitto // the Mosquitto process; nil for Mochi
 }
 
-// Mochi starts an in-process Mochi broker that lets every client in, and
-// stops it when the test ends.
-func Mochi(t testing.TB) *Broker {
+// Mochi starts an in-process Mochi broker that lets every client in, with
+// the extra hooks given (to script a broker's fault), and stops it when the
+// test ends.
+func Mochi(t testing.TB, hooks ...mochi.Hook) *Broker {
 	t.Helper()
-	b, stop, err := StartMochi()
+	b, stop, err := StartMochi(hooks...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,12 +47,14 @@ func Mochi(t testing.TB) *Broker {
 }
 
 // StartMochi starts an in-process Mochi broker that lets every client in,
-// on a free port of 127.0.0.1, and returns it with the function that stops
-// it.
-func StartMochi() (*Broker, func(), error) {
+// with the extra hooks given, on a free port of 127.0.0.1, and returns it
+// with the function that stops it.
+func StartMochi(hooks ...mochi.Hook) (*Broker, func(), error) {
 	s := mochi.New(&mochi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
-		return nil, nil, err
+	for _, h := range append([]mochi.Hook{new(auth.AllowHook)}, hooks...) {
+		if err := s.AddHook(h, nil); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := s.Serve(); err != nil {
 		return nil, nil, err
@@ -86,7 +92,8 @@ func StartMochi() (*Broker, func(), error) {
 // a free loopback port, anonymous clients allowed, no persistence, plus the
 // extra configuration lines given ("$DIR" stands for a temporary folder).
 // Without mosquitto on PATH the test fails when the CI variable is set (CI
-// installs it) and skips otherwise.
+// installs it) and skips otherwise. The process is stopped when the test
+// ends, whatever happened to it meanwhile (see Kill and Restart).
 func Mosquitto(t testing.TB, extra ...string) *Broker {
 	t.Helper()
 	path, err := exec.LookPath("mosquitto")
@@ -97,26 +104,103 @@ func Mosquitto(t testing.TB, extra ...string) *Broker {
 		t.Skip("mosquitto is not installed (apt-get install mosquitto): skipping")
 	}
 	dir := t.TempDir()
+	m := &mosquitto{path: path, confPath: filepath.Join(dir, "mosquitto.conf")}
+	t.Cleanup(func() {
+		m.stop()
+		if t.Failed() && m.out.Len() > 0 {
+			t.Logf("mosquitto said:\n%s", m.out.String())
+		}
+	})
 	// The free port is found by listening and closing, so another listener
 	// may take it before Mosquitto binds it: then Mosquitto exits, and we
 	// try again with another port.
-	var lastErr string
+	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		b, out, err := startMosquitto(t, path, dir, extra)
-		if err == nil {
-			return b
+		m.addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		if err := m.writeConf(dir, extra); err != nil {
+			t.Fatal(err)
 		}
-		lastErr = err.Error() + "\n" + out
+		if lastErr = m.start(); lastErr == nil {
+			return &Broker{Name: "mosquitto", URL: "mqtt://" + m.addr, V31: true, m: m}
+		}
 	}
-	t.Fatalf("mosquitto did not start: %s", lastErr)
+	t.Fatalf("mosquitto did not start: %v\n%s", lastErr, m.out.String())
 	return nil
 }
 
-// startMosquitto starts Mosquitto once, on a port free a moment ago.
-func startMosquitto(t testing.TB, path, dir string, extra []string) (*Broker, string, error) {
-	port := freePort(t)
+// MosquittoPersistent starts Mosquitto as Mosquitto does, with persistence
+// on: its database is in a temporary folder, which outlives Kill and
+// Restart.
+//
+// Mosquitto keeps its state in memory and writes it to the database on
+// autosave only (and on a clean exit), so a broker killed with SIGKILL
+// restarts from its last save. autosave_on_changes true makes
+// autosave_interval count changes instead of seconds, and 1 makes Mosquitto
+// save at the end of every pass of its main loop in which one change
+// happened: the closest to "save after every change" it offers. But it
+// counts only some changes (Mosquitto 2.0 src/database.c, loop.c):
+// subscriptions, connections of persistent clients, retained messages,
+// messages put in a queue, and completed outgoing deliveries. A QoS 1 or 2
+// message taken straight in flight, and the steps of a QoS 2 exchange
+// (PUBREC, PUBREL), are not changes: what a SIGKILL can take is every such
+// state since the last counted change, including QoS 2 messages Mosquitto
+// acknowledged with PUBREC. No setting closes that window.
+func MosquittoPersistent(t testing.TB, extra ...string) *Broker {
+	t.Helper()
 	conf := []string{
-		fmt.Sprintf("listener %d 127.0.0.1", port),
+		"persistence true",
+		"persistence_location $DIR/",
+		"autosave_on_changes true",
+		"autosave_interval 1",
+	}
+	return Mosquitto(t, append(conf, extra...)...)
+}
+
+// Kill kills Mosquitto with SIGKILL, as a crash or a power loss would, and
+// waits for it to exit. Its port and its database stay for Restart.
+func (b *Broker) Kill() error {
+	if b.m == nil {
+		return fmt.Errorf("brokertest: %s cannot be killed", b.Name)
+	}
+	b.m.kill()
+	return nil
+}
+
+// Restart starts Mosquitto again, after Kill, on the same port with the
+// same configuration and database, and waits until it listens.
+func (b *Broker) Restart() error {
+	if b.m == nil {
+		return fmt.Errorf("brokertest: %s cannot be restarted", b.Name)
+	}
+	// The port was Mosquitto's a moment ago, so it is usually still free;
+	// if another listener took it meanwhile, there is no other port to
+	// try: retry for a while.
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		if err = b.m.start(); err == nil {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("mosquitto did not restart on %s: %w\n%s", b.m.addr, err, b.m.out.String())
+}
+
+// mosquitto is a Mosquitto process that can be killed and started again on
+// the same address, with the same configuration.
+type mosquitto struct {
+	path, confPath, addr string
+	out                  syncBuffer // what every run printed
+
+	mu     sync.Mutex // guards the fields below
+	cmd    *exec.Cmd  // the running process; nil if none
+	exited chan error // receives the process's exit, once
+}
+
+// writeConf writes the configuration for m.addr.
+func (m *mosquitto) writeConf(dir string, extra []string) error {
+	_, port, _ := net.SplitHostPort(m.addr)
+	conf := []string{
+		"listener " + port + " 127.0.0.1",
 		"allow_anonymous true",
 		"persistence false",
 		"user root",
@@ -125,58 +209,81 @@ func startMosquitto(t testing.TB, path, dir string, extra []string) (*Broker, st
 		"log_type warning",
 		"max_inflight_messages 1000",
 	}
-	conf = append(conf, extra...)
+	conf = append(conf, extra...) // a later line overrides an earlier one
 	for i, l := range conf {
 		conf[i] = strings.ReplaceAll(l, "$DIR", dir)
 	}
-	confPath := filepath.Join(dir, "mosquitto.conf")
-	if err := os.WriteFile(confPath, []byte(strings.Join(conf, "\n")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
+	return os.WriteFile(m.confPath, []byte(strings.Join(conf, "\n")+"\n"), 0o600)
+}
+
+// start starts the process and waits until it listens on m.addr. When it
+// does not, the process is stopped and the error says why.
+func (m *mosquitto) start() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd != nil {
+		return errors.New("brokertest: mosquitto is running")
 	}
-	var out syncBuffer
-	cmd := exec.Command(path, "-c", confPath)
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd := exec.Command(m.path, "-c", m.confPath)
+	cmd.Stdout, cmd.Stderr = &m.out, &m.out
+	orphanProof(cmd)
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+		c, err := net.DialTimeout("tcp", m.addr, time.Second)
 		if err == nil {
 			c.Close()
-			break
+			m.cmd, m.exited = cmd, exited
+			return nil
 		}
 		select {
 		case err := <-exited:
-			exited <- err
-			return nil, out.String(), fmt.Errorf("mosquitto exited: %v", err)
+			return fmt.Errorf("mosquitto exited: %v", err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			stop()
-			return nil, out.String(), fmt.Errorf("mosquitto did not listen on %s: %v", addr, err)
+			signal(cmd, exited, syscall.SIGKILL)
+			return fmt.Errorf("mosquitto did not listen on %s: %v", m.addr, err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() && out.Len() > 0 {
-			t.Logf("mosquitto said:\n%s", out.String())
-		}
-	})
-	return &Broker{Name: "mosquitto", URL: "mqtt://" + addr, V31: true}, "", nil
+}
+
+// kill stops the process, if it runs, with SIGKILL.
+func (m *mosquitto) kill() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd != nil {
+		signal(m.cmd, m.exited, syscall.SIGKILL)
+		m.cmd = nil
+	}
+}
+
+// stop stops the process, if it runs: SIGTERM, then SIGKILL after 5
+// seconds.
+func (m *mosquitto) stop() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd != nil {
+		signal(m.cmd, m.exited, syscall.SIGTERM)
+		m.cmd = nil
+	}
+}
+
+// signal sends sig to the process of cmd, by its PID, and waits for it to
+// exit, sending SIGKILL after 5 seconds.
+func signal(cmd *exec.Cmd, exited chan error, sig syscall.Signal) {
+	cmd.Process.Signal(sig)
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+	}
 }
 
 // syncBuffer is a bytes.Buffer safe for the writes of a child process's
