@@ -166,7 +166,17 @@ func (b *Broker) Kill() error {
 	return nil
 }
 
-// Restart starts Mosquitto again, after Kill, on the same port with the
+// Terminate stops Mosquitto with SIGTERM, as a service manager would: it
+// saves its database as it exits. Its port and database stay for Restart.
+func (b *Broker) Terminate() error {
+	if b.m == nil {
+		return fmt.Errorf("brokertest: %s cannot be terminated", b.Name)
+	}
+	b.m.stop()
+	return nil
+}
+
+// Restart starts Mosquitto again, after Kill or Terminate, on the same port with the
 // same configuration and database, and waits until it listens.
 func (b *Broker) Restart() error {
 	if b.m == nil {
