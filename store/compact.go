@@ -30,14 +30,22 @@ func (f *File) shouldCompact() bool {
 	return f.err == nil && size > f.compactMin && size > compactRatio*f.live && size >= f.nextCompact
 }
 
-// compactOrWarn compacts, and after a failure that left the old log in
-// place (say, a full disk) logs it and waits for the log to grow by
-// another CompactMin before trying again.
+// compactOrWarn compacts, and logs a failure. After a failure that left
+// the old log in place (say, a full disk) the store goes on with it, and
+// does not try again until the log has grown by another CompactMin; a
+// failure after the rename (the directory's fsync) is sticky.
 func (f *File) compactOrWarn() {
-	if err := f.compact(); err != nil {
-		f.mu.Lock()
-		f.nextCompact = f.written - f.base + f.compactMin
-		f.mu.Unlock()
+	err := f.compact()
+	if err == nil {
+		return
+	}
+	f.mu.Lock()
+	sticky := f.err != nil
+	f.nextCompact = f.written - f.base + f.compactMin
+	f.mu.Unlock()
+	if sticky {
+		f.warn("store: compaction failed; the store is unusable until reopened", "err", err)
+	} else {
 		f.warn("store: compaction failed; the log is kept as it is", "err", err)
 	}
 }

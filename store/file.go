@@ -46,7 +46,7 @@ type Options struct {
 	// log under every policy, so a power failure never loses the whole log.
 	SyncInterval time.Duration
 	// CompactMin is the log size, in bytes, below which the log is never
-	// compacted. If zero, 4 MiB.
+	// compacted. If zero or less, 4 MiB.
 	CompactMin int64
 	// Logger receives a warning for every torn tail truncated, region
 	// quarantined and failed compaction. It never receives record data.
@@ -92,7 +92,8 @@ type File struct {
 	// fileMu guards fh and base. Read-locked by whatever uses the log
 	// file (a flush's write and fsync, the background fsync, Load's
 	// reads); write-locked to replace or close it (compaction, Close).
-	// Lock order: fileMu before mu.
+	// Lock order: fileMu before mu. Compaction changes base holding mu
+	// too, so that shouldCompact may read it under mu alone.
 	fileMu sync.RWMutex
 	fh     *os.File
 	base   int64 // virtual position of the log's first byte
@@ -112,7 +113,7 @@ type File struct {
 	synced   int64 // the log is fsynced up to here
 	flushing bool  // one Sync (or Close) is flushing or compacting
 	closed   bool
-	err      error // sticky: the first write, fsync or rename failure
+	err      error // sticky: the first failed write or fsync
 	// nextCompact is the size under which compaction is not tried again
 	// after a failure.
 	nextCompact int64
@@ -129,9 +130,9 @@ type File struct {
 	stopped chan struct{} // closed by the goroutine when it returns
 }
 
-// Open opens the store in dir, creating dir if it does not exist, and
-// replays its log. It locks the directory against any other Open until
-// Close. A torn tail of the log is cut and corrupt regions are moved to a
+// Open opens the store in dir, creating dir (mode 0700) if it does not
+// exist, and replays its log; the files it creates have mode 0600. It
+// locks the directory against any other Open until Close. A torn tail of the log is cut and corrupt regions are moved to a
 // quarantine file: neither is an error; both are in Recovery and logged.
 // Open fails only when it cannot read or write the directory's files.
 func Open(dir string, opts Options) (*File, error) {
@@ -370,7 +371,7 @@ func (f *File) read(key uint64, buf []byte) ([]byte, bool, error) {
 // Close writes and fsyncs (unless SyncInterval < 0) what remains in the
 // buffer, stops the background fsync, closes the log and releases the
 // directory's lock. It returns the sticky error if there is one. Every
-// method, Close included, then returns ErrClosed.
+// method but Recovery, Close included, then returns ErrClosed.
 func (f *File) Close() error {
 	f.mu.Lock()
 	if f.closed {

@@ -111,9 +111,9 @@ func (f *File) flush(fsync bool) {
 		f.synced = to
 		f.lastFsync = time.Now()
 	}
-	if err != nil && f.err == nil {
+	failed := err != nil && f.err == nil
+	if failed {
 		f.err = err
-		f.warn("store: the log failed; the store is unusable until reopened", "err", err)
 	}
 	if cap(data) <= maxSpare {
 		f.spare = data[:0]
@@ -121,6 +121,9 @@ func (f *File) flush(fsync bool) {
 	wantFsync := f.kick != nil && f.err == nil && f.synced < f.written
 	f.cond.Broadcast()
 	f.mu.Unlock()
+	if failed {
+		f.warn("store: the log failed; the store is unusable until reopened", "err", err)
+	}
 	if wantFsync {
 		select {
 		case f.kick <- struct{}{}:
@@ -169,15 +172,17 @@ func (f *File) fsyncWritten() {
 	f.mu.Unlock()
 	err := f.fh.Sync()
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err != nil {
-		if f.err == nil {
-			f.err = fmt.Errorf("store: fsync the log: %w", err)
-			f.warn("store: the log failed; the store is unusable until reopened", "err", f.err)
-		}
-		return
+	failed := err != nil && f.err == nil
+	if failed {
+		err = fmt.Errorf("store: fsync the log: %w", err)
+		f.err = err
+	} else if err == nil {
+		f.fsyncs++
+		f.synced = max(f.synced, to)
+		f.lastFsync = time.Now()
 	}
-	f.fsyncs++
-	f.synced = max(f.synced, to)
-	f.lastFsync = time.Now()
+	f.mu.Unlock()
+	if failed {
+		f.warn("store: the log failed; the store is unusable until reopened", "err", err)
+	}
 }
