@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +19,7 @@ import (
 	"github.com/ternmq/mqtt/store"
 )
 
-// The publisher of TestKilledPublisher runs as a child process: this test
+// The client of TestKilledClient runs as a child process: this test
 // binary again, with killChildEnv set, which TestMain sends here.
 const killChildEnv = "TERN_KILL_CHILD"
 
@@ -28,23 +30,31 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestKilledPublisher kills a publishing client process with SIGKILL at
-// random moments of a stream of QoS 1 or QoS 2 messages, and restarts it
-// on the same file store each time: every message it reported accepted
-// (PublishAsync returned) arrives, QoS 2 ones exactly once, first arrivals
-// in order. A message stored in the instant between its acceptance and
-// the report is sent as well; it counts as an extra, not a loss or a
-// duplicate (its payload carries the run it was accepted in).
-func TestKilledPublisher(t *testing.T) {
+// TestKilledClient kills a client process with SIGKILL at random
+// moments of two streams of QoS 1 or QoS 2 messages, one it publishes and
+// one it receives, and restarts it on the same file store each time.
+//
+// Outbound: every message it reported accepted (PublishAsync returned)
+// arrives, QoS 2 ones exactly once, first arrivals in order. A message
+// stored in the instant between its acceptance and the report is sent as
+// well; it counts as an extra, not a loss or a duplicate (its payload
+// carries the run it was accepted in).
+//
+// Inbound: every message the broker acknowledged arrives at the client, in
+// order. A QoS 2 message arrives once, except one whose handler returned
+// in the instant before the kill, before its PUBREC was recorded (see
+// Config.Store): with the client's Receive Maximum at 1, at most one per
+// kill, and the test allows no more.
+func TestKilledClient(t *testing.T) {
 	b := brokertest.Mosquitto(t)
 	for _, qos := range []QoS{QoS1, QoS2} {
 		t.Run(fmt.Sprintf("qos%d", qos), func(t *testing.T) {
-			killedPublisher(t, b, qos)
+			killedClient(t, b, qos)
 		})
 	}
 }
 
-func killedPublisher(t *testing.T, b *brokertest.Broker, qos QoS) {
+func killedClient(t *testing.T, b *brokertest.Broker, qos QoS) {
 	const kills, final = 5, 200
 	topic := fmt.Sprintf("killed/%d/%d", qos, time.Now().UnixNano())
 	in := newInbox()
@@ -55,16 +65,54 @@ func killedPublisher(t *testing.T, b *brokertest.Broker, qos QoS) {
 	dir := t.TempDir()
 	accepted := map[string]bool{}
 	next := 0
+	// The child's session exists before its first run, subscribed to the
+	// inbound stream, which a publisher here sends until the last run.
+	childID := "killpub-" + topic
+	inTopic := topic + "/in"
+	pre := dial(t, Config{Broker: b.URL, ClientID: childID, Persistent: true, SessionExpiry: time.Hour})
+	if _, err := pre.Subscribe(ctxT(t), func(*Message) {}, Subscription{Filter: inTopic, QoS: qos}); err != nil {
+		t.Fatal(err)
+	}
+	pre.Close()
+	inPub := dial(t, Config{Broker: b.URL})
+	stopIn, inDone := make(chan struct{}), make(chan int)
+	go func() {
+		i := 0
+		for {
+			select {
+			case <-stopIn:
+				inDone <- i
+				return
+			default:
+			}
+			if err := inPub.Publish(ctxT(t), &Message{Topic: inTopic, QoS: qos, Payload: []byte(strconv.Itoa(i))}); err != nil {
+				t.Errorf("inbound publish %d: %v", i, err)
+				inDone <- i
+				return
+			}
+			i++
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	got, gotLast, gotOrder, inTotal := map[int]int{}, -1, 0, -1
 	for run := 0; run <= kills; run++ {
 		count := 0
 		if run == kills {
 			count = final // the last run ends by itself once all are acknowledged
 		}
+		if run == kills {
+			close(stopIn)
+			inTotal = <-inDone
+		}
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), killChildEnv+"=1", "TERN_BROKER="+b.URL, "TERN_STORE="+dir, "TERN_TOPIC="+topic,
 			"TERN_QOS="+strconv.Itoa(int(qos)), "TERN_RUN="+strconv.Itoa(run), "TERN_START="+strconv.Itoa(next),
-			"TERN_COUNT="+strconv.Itoa(count))
+			"TERN_COUNT="+strconv.Itoa(count), "TERN_ID="+childID)
 		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdin, err := cmd.StdinPipe()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,8 +121,30 @@ func killedPublisher(t *testing.T, b *brokertest.Broker, qos QoS) {
 			t.Fatal(err)
 		}
 		killAt := 20 + rand.IntN(200)
-		lines, n := bufio.NewScanner(out), 0
+		lines, n, published := bufio.NewScanner(out), 0, false
+		// The last run ends when it has published its messages and
+		// received the whole inbound stream: then its stdin closes.
+		done := func() bool { return published && len(got) == inTotal }
 		for lines.Scan() {
+			if v, ok := strings.CutPrefix(lines.Text(), "got "); ok {
+				i, err := strconv.Atoi(v)
+				if err != nil {
+					continue // a line cut by the kill
+				}
+				if got[i]++; got[i] == 1 {
+					if i < gotLast {
+						gotOrder++
+					}
+					gotLast = i
+				}
+			}
+			if lines.Text() == "published" {
+				published = true
+			}
+			if run == kills && done() && stdin != nil {
+				stdin.Close()
+				stdin = nil
+			}
 			payload, ok := strings.CutPrefix(lines.Text(), "accepted ")
 			if !ok {
 				continue
@@ -144,6 +214,24 @@ func killedPublisher(t *testing.T, b *brokertest.Broker, qos QoS) {
 	if qos == QoS2 && dups != 0 {
 		t.Errorf("%d QoS 2 messages delivered twice", dups)
 	}
+
+	inLost, inDups := 0, 0
+	for i := range inTotal {
+		switch n := got[i]; {
+		case n == 0:
+			inLost++
+		case n > 1:
+			inDups += n - 1
+		}
+	}
+	t.Logf("inbound: acknowledged by the broker %d, received %d, duplicates %d, out of order %d, lost %d",
+		inTotal, len(got)+inDups, inDups, gotOrder, inLost)
+	if inLost != 0 || gotOrder != 0 {
+		t.Errorf("inbound: %d lost, %d out of order", inLost, gotOrder)
+	}
+	if qos == QoS2 && inDups > kills {
+		t.Errorf("inbound: %d QoS 2 duplicates, more than one per kill", inDups)
+	}
 }
 
 // killChild is the publisher process: it publishes numbered messages from
@@ -159,14 +247,22 @@ func killChild() int {
 	defer st.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := Dial(ctx, Config{Broker: os.Getenv("TERN_BROKER"), Version: packet.V5, ClientID: "killpub-" + os.Getenv("TERN_TOPIC"),
-		Persistent: true, SessionExpiry: time.Hour, Reconnect: true, Store: st, MaxInflight: 20})
+	var mu sync.Mutex // guards w
+	w := bufio.NewWriter(os.Stdout)
+	println := func(a ...any) {
+		mu.Lock()
+		fmt.Fprintln(w, a...)
+		w.Flush()
+		mu.Unlock()
+	}
+	c, err := Dial(ctx, Config{Broker: os.Getenv("TERN_BROKER"), Version: packet.V5, ClientID: os.Getenv("TERN_ID"),
+		Persistent: true, SessionExpiry: time.Hour, Reconnect: true, Store: st, MaxInflight: 20, ReceiveMaximum: 1,
+		DefaultHandler: func(m *Message) { println("got", string(m.Payload)) }})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 2
 	}
 	defer c.Close()
-	w := bufio.NewWriter(os.Stdout)
 	topic, qos, run, count := os.Getenv("TERN_TOPIC"), QoS(env("TERN_QOS")), env("TERN_RUN"), env("TERN_COUNT")
 	var window []*Completion
 	for i := env("TERN_START"); count == 0 || i < env("TERN_START")+count; i++ {
@@ -180,8 +276,7 @@ func killChild() int {
 			}
 		default:
 		}
-		fmt.Fprintln(w, "accepted", p)
-		w.Flush()
+		println("accepted", p)
 		// Keep at most 50 unacknowledged, so that the queue stays small.
 		if window = append(window, cp); len(window) > 50 {
 			if err := window[0].Wait(ctx); err != nil {
@@ -197,6 +292,8 @@ func killChild() int {
 			return 2
 		}
 	}
+	println("published")
+	io.Copy(io.Discard, os.Stdin) // until the test has seen all it waits for
 	if err := c.Disconnect(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "child: disconnect:", err)
 		return 2
