@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -56,6 +59,34 @@ func TestCommandLine(t *testing.T) {
 			if !strings.Contains(errOut.String(), want) {
 				t.Errorf("tern %q: stderr lacks %q:\n%s", tc.args, want, errOut.String())
 			}
+		}
+	}
+}
+
+// The binary, interrupted by SIGINT (Ctrl-C when standard input is not a
+// terminal), disconnects, stops its broker and exits 130.
+func TestSIGINT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildTern(t)
+	var out syncBuffer
+	cmd := exec.Command(bin, "demo", "--press-every", "20ms")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor(t, "the demo", out.String, `(?m)^LED \[ ON \]$`, 1)
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Errorf("after SIGINT: %v, want exit status 130; the output:\n%s", err, out.String())
+	}
+	for _, want := range []string{"interrupted", "disconnected", "stopped", "in-process broker stopped"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the output lacks %q:\n%s", want, out.String())
 		}
 	}
 }
