@@ -656,14 +656,15 @@ func (d *demo) event(e mqtt.Event) {
 		d.scr.setConn("reconnecting")
 		d.scr.printf("connection lost: %v", e.Err)
 		d.scr.printf("reconnecting every %v", o.retryInterval)
-	case mqtt.EventStopped:
-		d.scr.printf("stopped")
 	}
 }
 
-// noteEvent counts an event for waitEvents.
+// noteEvent counts an event for waitEvents, and prints "stopped" once
+// EventStopped and the last connection's EventDisconnected have both come
+// (the client may give them in either order).
 func (d *demo) noteEvent(k mqtt.EventKind) {
 	d.mu.Lock()
+	was := d.stopped && d.open <= 0
 	switch k {
 	case mqtt.EventConnected:
 		d.open++
@@ -672,7 +673,11 @@ func (d *demo) noteEvent(k mqtt.EventKind) {
 	case mqtt.EventStopped:
 		d.stopped = true
 	}
+	now := d.stopped && d.open <= 0
 	d.mu.Unlock()
+	if now && !was {
+		d.scr.printf("stopped")
+	}
 	select {
 	case d.events <- struct{}{}:
 	default:

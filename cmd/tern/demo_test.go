@@ -153,6 +153,9 @@ func TestDemoPressEvery(t *testing.T) {
 					t.Errorf("the output lacks %q:\n%s", want, s)
 				}
 			}
+			if !strings.Contains(s, "disconnected\nstopped\nin-process broker stopped\n") {
+				t.Errorf("the end is not disconnected, stopped, broker stopped:\n%s", s)
+			}
 			if strings.Contains(s, "did not come in time") {
 				t.Errorf("the end waited for events in vain:\n%s", s)
 			}
