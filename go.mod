@@ -4,10 +4,14 @@ module github.com/ternmq/mqtt
 // unsafe.String (1.20) and the min/max builtins (1.21) are used too.
 go 1.22
 
-require github.com/mochi-mqtt/server/v2 v2.7.9
+require (
+	github.com/mochi-mqtt/server/v2 v2.7.9
+	golang.org/x/term v0.29.0
+)
 
 require (
 	github.com/gorilla/websocket v1.5.0 // indirect
 	github.com/rs/xid v1.4.0 // indirect
+	golang.org/x/sys v0.30.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
