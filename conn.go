@@ -46,6 +46,7 @@ type conn struct {
 	pingSent atomic.Int64               // UnixNano of the outstanding PINGREQ; 0 if none
 
 	done chan struct{} // closed when the connection ends
+	over chan struct{} // closed once its end is reported (Client.connEnded)
 	once sync.Once
 	err  error // why it ended; written before done is closed
 
@@ -69,7 +70,7 @@ type outItem struct {
 }
 
 func newConn(c *Client, nc net.Conn, br *readBuffer, r *packet.Reader, v packet.Version, neg Negotiated) *conn {
-	cn := &conn{c: c, nc: nc, br: br, r: r, v: v, neg: neg, done: make(chan struct{}), writer: newWorker()}
+	cn := &conn{c: c, nc: nc, br: br, r: r, v: v, neg: neg, done: make(chan struct{}), over: make(chan struct{}), writer: newWorker()}
 	r.ReusePackets = true
 	r.Body = cn.body
 	if c.s.AutoTopicAlias && v == packet.V5 && neg.TopicAliasMaximum > 0 {
@@ -119,6 +120,7 @@ func (cn *conn) end(err error) {
 			it.finish(err)
 		}
 		cn.c.connEnded(cn, err)
+		close(cn.over)
 	})
 }
 

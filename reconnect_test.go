@@ -472,3 +472,30 @@ func TestCloseFromBeforeConnect(t *testing.T) {
 		t.Fatalf("state %v", s)
 	}
 }
+
+// TestStoppedIsLast: EventStopped comes after the EventDisconnected of the
+// last connection, whether Disconnect or Close ends it.
+func TestStoppedIsLast(t *testing.T) {
+	noLeaks(t)
+	b := brokertest.Mochi(t)
+	for _, graceful := range []bool{true, false} {
+		ev := newEvents()
+		c := dial(t, Config{Broker: b.URL, Reconnect: true, Backoff: fastBackoff, OnEvent: ev.on})
+		ev.waitFor(t, EventConnected)
+		if graceful {
+			c.Disconnect(ctxT(t))
+		} else {
+			c.Close()
+		}
+		ev.waitFor(t, EventStopped)
+		ev.mu.Lock()
+		kinds := make([]EventKind, len(ev.all))
+		for i, e := range ev.all {
+			kinds[i] = e.Kind
+		}
+		ev.mu.Unlock()
+		if n := len(kinds); n < 2 || kinds[n-2] != EventDisconnected || kinds[n-1] != EventStopped {
+			t.Fatalf("graceful %v: events %v, want ... %v, %v", graceful, kinds, EventDisconnected, EventStopped)
+		}
+	}
+}

@@ -57,6 +57,9 @@ func (c *Client) attempt(ctx context.Context, n int) (*conn, error) {
 func (c *Client) supervise(cn *conn, bo *backoff) {
 	defer close(c.superDone)
 	defer c.event(Event{Kind: EventStopped})
+	// EventStopped comes last: after the EventDisconnected of the last
+	// connection, which Close or Disconnect ends.
+	defer func() { <-cn.over }()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
