@@ -26,6 +26,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ternmq/mqtt/benchmarks/internal/machine"
 )
 
 type options struct {
@@ -132,7 +134,7 @@ func main() {
 	if o.sections["tput"] || o.sections["lat"] || o.sections["idle"] {
 		// The broker needs a file descriptor per connection too; it
 		// inherits this process's limit.
-		if err := raiseNoFile(uint64(o.conns) + 256); err != nil {
+		if err := machine.RaiseNoFile(uint64(o.conns) + 256); err != nil {
 			logf("warning: %v", err)
 		}
 		b, err := startBroker()

@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/ternmq/mqtt/benchmarks/internal/machine"
 )
 
 var runSeq atomic.Int64
@@ -197,26 +199,6 @@ func rss() uint64 {
 	return pages * uint64(os.Getpagesize())
 }
 
-// raiseNoFile lifts the soft open-files limit to at least n (up to the
-// hard limit).
-func raiseNoFile(n uint64) error {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		return err
-	}
-	if rl.Cur >= n {
-		return nil
-	}
-	rl.Cur = min(max(n, rl.Cur), rl.Max)
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		return err
-	}
-	if rl.Cur < n {
-		return fmt.Errorf("open-files limit %d is below the %d needed", rl.Cur, n)
-	}
-	return nil
-}
-
 // idleChild is the body of the child process: open conns idle connections
 // of one client, measure, close them, print the result as JSON.
 func idleChild(key, addr string, conns int, timeout time.Duration, memprofile string) {
@@ -234,7 +216,7 @@ func idleChild(key, addr string, conns int, timeout time.Duration, memprofile st
 		res.Err = "unknown client " + key
 		return
 	}
-	if err := raiseNoFile(uint64(conns) + 64); err != nil {
+	if err := machine.RaiseNoFile(uint64(conns) + 64); err != nil {
 		res.Err = err.Error()
 		return
 	}

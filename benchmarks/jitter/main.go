@@ -22,8 +22,9 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/ternmq/mqtt/benchmarks/internal/machine"
 )
 
 type options struct {
@@ -78,7 +79,7 @@ func main() {
 		os.Exit(2)
 	})
 	// A client's connection and the broker's end of it: two descriptors.
-	if err := raiseNoFile(uint64(2*o.clients) + 256); err != nil {
+	if err := machine.RaiseNoFile(uint64(2*o.clients) + 256); err != nil {
 		logf("warning: %v", err)
 	}
 
@@ -103,26 +104,6 @@ func main() {
 			fatalf("%v", err)
 		}
 	}
-}
-
-// raiseNoFile raises the soft limit of open files to n, if the hard limit
-// allows it.
-func raiseNoFile(n uint64) error {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		return err
-	}
-	if rl.Cur >= n {
-		return nil
-	}
-	rl.Cur = min(n, rl.Max)
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		return err
-	}
-	if rl.Cur < n {
-		return fmt.Errorf("open-files limit %d is below the %d needed", rl.Cur, n)
-	}
-	return nil
 }
 
 func logf(format string, args ...any) {

@@ -1,15 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ternmq/mqtt/internal/brokertest"
 )
 
 // The demo end to end, through run, against the in-process broker: the
@@ -18,22 +18,7 @@ import (
 
 // syncBuffer is an io.Writer for a command's output that the test reads
 // while the command writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = brokertest.SyncBuffer
 
 // waitDeadline bounds every wait for output: generous, as the machine may
 // be busy; a passing test waits only as long as the output takes.

@@ -199,7 +199,7 @@ func (b *Broker) Restart() error {
 // the same address, with the same configuration.
 type mosquitto struct {
 	path, confPath, addr string
-	out                  syncBuffer // what every run printed
+	out                  SyncBuffer // what every run printed
 
 	mu     sync.Mutex // guards the fields below
 	cmd    *exec.Cmd  // the running process; nil if none
@@ -296,26 +296,27 @@ func signal(cmd *exec.Cmd, exited chan error, sig syscall.Signal) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the writes of a child process's
-// output copier and the reads of the test.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for writes and reads from several
+// goroutines: a process's output copier, or a command, and the test that
+// reads what it wrote.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
 }
 
-func (s *syncBuffer) Len() int {
+func (s *SyncBuffer) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Len()
