@@ -12,6 +12,7 @@ import (
 
 	"github.com/ternmq/mqtt/internal/session"
 	"github.com/ternmq/mqtt/packet"
+	"github.com/ternmq/mqtt/transport"
 )
 
 // Client is an MQTT client over one network connection. Every method is
@@ -239,15 +240,15 @@ func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
 	u := c.s.urls[(attempt-1)%len(c.s.urls)]
 	for i, v := range versions {
 		cp := c.connectPacket(v)
-		a := Attempt{Number: attempt, Broker: u, Connect: cp}
+		a := Attempt{Number: attempt, Broker: u, Connect: cp, TLSConfig: c.s.tlsConfig().Clone()}
 		if f := c.s.BeforeConnect; f != nil {
 			if err := f(ctx, &a); err != nil {
 				return nil, fmt.Errorf("mqtt: BeforeConnect: %w", err)
 			}
 		}
-		nc, err := c.s.Dialer.Dial(ctx, a.Broker)
+		nc, err := c.dial(ctx, &a)
 		if err != nil {
-			return nil, fmt.Errorf("mqtt: dial %s: %w", a.Broker.Redacted(), err)
+			return nil, err
 		}
 		cn, err := c.handshake(ctx, nc, v, cp)
 		if err == nil {
@@ -261,6 +262,29 @@ func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
 		return nil, err
 	}
 	panic("unreachable")
+}
+
+// dial opens the network connection of attempt a, bounded by
+// ConnectTimeout.
+func (c *Client) dial(ctx context.Context, a *Attempt) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.s.ConnectTimeout)
+	defer cancel()
+	d := c.s.Dialer
+	switch td := d.(type) {
+	case nil:
+		d = &transport.Dialer{TLSConfig: a.TLSConfig, Logger: c.s.Logger}
+	case *transport.Dialer:
+		if a.TLSConfig != nil {
+			cp := *td
+			cp.TLSConfig = a.TLSConfig
+			d = &cp
+		}
+	}
+	nc, err := d.Dial(ctx, a.Broker)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt: dial %s: %w", transport.Redact(a.Broker), err)
+	}
+	return nc, nil
 }
 
 // versionRefused reports whether err is a broker's refusal of the protocol
@@ -326,7 +350,7 @@ func (c *Client) handshake(ctx context.Context, nc net.Conn, v packet.Version, c
 	c.maxFlight = min(c.s.MaxInflight, int(neg.ReceiveMaximum))
 	c.inAliases = nil // aliases do not outlive a connection (MQTT-3.3.2-7)
 	c.mu.Unlock()
-	c.s.Logger.Info("mqtt: connected", "broker", c.s.url.Redacted(), "version", v.String(),
+	c.s.Logger.Info("mqtt: connected", "broker", transport.Redact(c.s.url), "version", v.String(),
 		"client_id", neg.ClientID, "session_present", neg.SessionPresent)
 	return newConn(c, nc, br, r, v, neg), nil
 }

@@ -2,6 +2,7 @@ package mqtt
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,10 +14,12 @@ import (
 
 	"github.com/ternmq/mqtt/packet"
 	"github.com/ternmq/mqtt/topic"
+	"github.com/ternmq/mqtt/transport"
 )
 
 // Dialer opens the network connection to a broker. It is how the client is
-// separated from the network stack: any net.Conn will do.
+// separated from the network stack: any net.Conn will do. The built-in one
+// is a *transport.Dialer.
 type Dialer interface {
 	Dial(ctx context.Context, u *url.URL) (net.Conn, error)
 }
@@ -27,35 +30,27 @@ type DialerFunc func(ctx context.Context, u *url.URL) (net.Conn, error)
 // Dial calls f.
 func (f DialerFunc) Dial(ctx context.Context, u *url.URL) (net.Conn, error) { return f(ctx, u) }
 
-// tcpDialer dials mqtt:// and tcp:// URLs over TCP.
-type tcpDialer struct{}
-
-func (tcpDialer) Dial(ctx context.Context, u *url.URL) (net.Conn, error) {
-	switch u.Scheme {
-	case "mqtt", "tcp":
-	default:
-		return nil, fmt.Errorf("mqtt: no dialer for scheme %q: set Config.Dialer", u.Scheme)
-	}
-	var d net.Dialer
-	return d.DialContext(ctx, "tcp", hostPort(u, "1883"))
-}
-
-// hostPort returns u's host and port, with def for a missing port.
-func hostPort(u *url.URL, def string) string {
-	port := u.Port()
-	if port == "" {
-		port = def
-	}
-	return net.JoinHostPort(u.Hostname(), port)
-}
-
 // Config configures a Client. Its zero value works but for Broker; each
 // field's comment gives its default.
 type Config struct {
-	// Broker is the server's URL: mqtt://host:port or tcp://host:port
-	// (port 1883 if none). A custom Dialer may accept other schemes.
+	// Broker is the server's URL: mqtt:// or tcp:// (TCP, port 1883 if
+	// none), mqtts://, ssl:// or tls:// (TLS, 8883), ws:// (WebSocket, 80,
+	// path /mqtt if none), wss:// (WebSocket over TLS, 443), unix:///path.
+	// IPv6 literals go in brackets: mqtt://[::1]:1883. See the package
+	// transport. A custom Dialer may accept other schemes.
 	Broker string
-	// Dialer opens the network connection. If nil, TCP.
+	// TLSConfig configures TLS for the TLS schemes (mqtts, ssl, tls, wss):
+	// roots, client certificate (any crypto.Signer as its key), ALPN,
+	// versions, cipher suites. It is cloned for each attempt (see
+	// Attempt.TLSConfig). If nil, the system's roots verify the broker.
+	// ServerName defaults to the URL's host, MinVersion to TLS 1.2. See
+	// transport.TLSOptions to build one from files or a PKCS#12 bundle.
+	// InsecureSkipVerify is logged as a warning at each connection.
+	TLSConfig *tls.Config
+	// Dialer opens the network connection. If nil, a *transport.Dialer
+	// with TLSConfig and Logger. Set a *transport.Dialer to use a proxy
+	// (transport.ProxyFromEnvironment for HTTP_PROXY and the like) or
+	// WebSocket headers: TLSConfig, if set, replaces its own.
 	Dialer Dialer
 
 	// Version is the protocol: packet.V31, packet.V311 or packet.V5. If
@@ -91,7 +86,9 @@ type Config struct {
 	// broker to send anything before it declares the connection dead
 	// (ErrPingTimeout). If zero, 10 seconds.
 	PingTimeout time.Duration
-	// ConnectTimeout bounds the wait for CONNACK. If zero, 30 seconds.
+	// ConnectTimeout bounds each connection attempt: the dial (TCP, proxy,
+	// TLS, WebSocket) and then the wait for CONNACK, each. If zero, 30
+	// seconds.
 	ConnectTimeout time.Duration
 	// WriteTimeout bounds each write to the network (ErrWriteTimeout). If
 	// zero, 30 seconds.
@@ -277,11 +274,18 @@ type settings struct {
 	idTime    time.Time  // the time a generated client identifier is made of
 }
 
-// Attempt is one connection attempt, given to Config.BeforeConnect.
+// Attempt is one connection attempt, given to Config.BeforeConnect, which
+// may change or replace any of its fields for this attempt only.
 type Attempt struct {
 	Number  int             // 1 for the first attempt of Dial, counting on across reconnections
-	Broker  *url.URL        // the broker to dial; it may be replaced
-	Connect *packet.Connect // the CONNECT to send; its fields may be changed
+	Broker  *url.URL        // the broker to dial (a fresh presigned URL, another server)
+	Connect *packet.Connect // the CONNECT to send (credentials, Will, properties)
+	// TLSConfig is the TLS configuration of this attempt: a clone of
+	// Config.TLSConfig (or of the TLSConfig of a *transport.Dialer given
+	// as Config.Dialer), nil if neither is set. Setting it (a renewed
+	// client certificate, other roots) applies to the built-in dialer and
+	// to a *transport.Dialer; another Dialer does not see it.
+	TLSConfig *tls.Config
 }
 
 // check validates cfg and applies defaults; it refuses what would be
@@ -310,9 +314,6 @@ func (cfg Config) check() (*settings, error) {
 	}
 	if s.MaxQueuedBytes <= 0 {
 		s.MaxQueuedBytes = 64 << 20
-	}
-	if s.Dialer == nil {
-		s.Dialer = tcpDialer{}
 	}
 	if s.Version == 0 {
 		s.Version = packet.V5
@@ -351,6 +352,17 @@ func (cfg Config) check() (*settings, error) {
 		s.Logger = slog.New(discardHandler{})
 	}
 	return s, nil
+}
+
+// tlsConfig returns the TLS configuration attempts start from.
+func (s *settings) tlsConfig() *tls.Config {
+	if s.TLSConfig != nil {
+		return s.TLSConfig
+	}
+	if td, ok := s.Dialer.(*transport.Dialer); ok {
+		return td.TLSConfig
+	}
+	return nil
 }
 
 // clientID returns the client identifier to send for version v.

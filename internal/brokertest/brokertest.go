@@ -322,6 +322,24 @@ func (s *SyncBuffer) Len() int {
 	return s.b.Len()
 }
 
+// TLSListener returns the Mosquitto configuration lines for a TLS listener
+// on a free port of 127.0.0.1 with the given files (cafile may be empty when
+// no client certificate is asked for), followed by more lines for that
+// listener ("require_certificate true", "tls_version tlsv1.3"), and the
+// port. Give the lines to Mosquitto.
+func TLSListener(t testing.TB, cafile, certfile, keyfile string, more ...string) (lines []string, port int) {
+	t.Helper()
+	port = freePort(t)
+	lines = []string{fmt.Sprintf("listener %d 127.0.0.1", port), "certfile " + certfile, "keyfile " + keyfile}
+	if cafile != "" {
+		lines = append(lines, "cafile "+cafile)
+	}
+	return append(lines, more...), port
+}
+
+// FreePort returns a port of 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int { return freePort(t) }
+
 // freePort returns a TCP port of 127.0.0.1 that was free a moment ago.
 func freePort(t testing.TB) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
