@@ -5,11 +5,13 @@ module github.com/ternmq/mqtt
 go 1.22
 
 require (
+	github.com/aws/aws-sdk-go-v2 v1.36.6
 	github.com/mochi-mqtt/server/v2 v2.7.9
 	golang.org/x/term v0.29.0
 )
 
 require (
+	github.com/aws/smithy-go v1.22.4 // indirect
 	github.com/coder/websocket v1.8.12 // indirect
 	github.com/gorilla/websocket v1.5.0 // indirect
 	github.com/rs/xid v1.4.0 // indirect
