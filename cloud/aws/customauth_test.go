@@ -180,7 +180,7 @@ func TestCustomAuthorizerUsername(t *testing.T) {
 		{"device", "Auth", "tok", "v", "c2ln+/=",
 			"device?x-amz-customauthorizer-name=Auth&x-amz-customauthorizer-signature=c2ln%2B%2F%3D&tok=v"},
 		{"", "Auth", "", "", "", "?x-amz-customauthorizer-name=Auth"}, // unsigned
-		{"device", "", "", "", "", "device"},                           // the default authorizer, unsigned
+		{"device", "", "", "", "", "device"},                          // the default authorizer, unsigned
 		{"u", "", "my key", "a&b=c", "s", "u?x-amz-customauthorizer-signature=s&my%20key=a%26b%3Dc"},
 	} {
 		if got := CustomAuthorizerUsername(c.user, c.authorizer, c.key, c.token, c.sig); got != c.want {
