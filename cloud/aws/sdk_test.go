@@ -91,3 +91,19 @@ func TestPresignSignedTokenMatchesSDK(t *testing.T) {
 		})
 	}
 }
+
+// sdkPresignAt presigns GET wss://host/mqtt for AWS IoT Core in testRegion
+// with aws-sdk-go-v2's signer, without the session token.
+func sdkPresignAt(host string, c Credentials, at time.Time) string {
+	req, err := http.NewRequest(http.MethodGet, "wss://"+host+"/mqtt", nil)
+	if err != nil {
+		return ""
+	}
+	creds := sdk.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey}
+	u, _, err := v4.NewSigner().PresignHTTP(context.Background(), creds, req, emptySHA256, iotService, testRegion, at,
+		func(o *v4.SignerOptions) { o.DisableSessionToken = true })
+	if err != nil {
+		return ""
+	}
+	return u
+}
