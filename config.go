@@ -207,6 +207,10 @@ type Config struct {
 	// (like the CY_MQTT_MAX_RETRY_VALUE of Infineon's MQTT library, but
 	// counted in connections, not send attempts).
 	MaxRetries int
+	// Limits, if not nil, are the broker's own limits, checked before
+	// anything is sent; see Limits.
+	Limits *Limits
+
 	// Store, if not nil, keeps the session's outgoing QoS 1 and 2 messages
 	// (in flight or queued) and inbound QoS 2 state, so that they survive
 	// the end of the process: Dial loads what it holds, and the client
@@ -350,6 +354,11 @@ func (cfg Config) check() (*settings, error) {
 	}
 	if s.Logger == nil {
 		s.Logger = slog.New(discardHandler{})
+	}
+	if l := s.Limits; l != nil {
+		if err := l.checkConfig(s); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
