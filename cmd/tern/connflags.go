@@ -94,7 +94,7 @@ func (c *connFlags) apply(cfg *mqtt.Config, u *url.URL, getenv func(string) stri
 	d := &transport.Dialer{Logger: cfg.Logger}
 	switch {
 	case c.proxy != "":
-		p, err := url.Parse(c.proxy)
+		p, err := transport.ParseURL(c.proxy)
 		if err != nil || p.Host == "" {
 			return errors.New("--proxy is not a URL: try http://host:3128 or socks5h://host:1080")
 		}
@@ -122,7 +122,7 @@ func parseBrokerURL(flagName, s string) (*url.URL, error) {
 	if !strings.Contains(s, "://") {
 		return nil, fmt.Errorf("%s %q is not a URL: try mqtt://%s", flagName, s, s)
 	}
-	u, err := url.Parse(s)
+	u, err := transport.ParseURL(s)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", flagName, err)
 	}
