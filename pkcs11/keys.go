@@ -25,8 +25,9 @@ import (
 // Signer finds the private key k names and returns it as a crypto.Signer
 // whose Public is an *ecdsa.PublicKey or an *rsa.PublicKey. Exactly one
 // private key must match k. The public key is read from the private key
-// object (RSA), else from the public key object with the same ID, else from
-// the certificate with the same ID. The Signer is safe for concurrent use
+// object (RSA), else from the public key object with the same ID (or, for
+// a key without an ID, label), else from the certificate with the same ID
+// or label. The Signer is safe for concurrent use
 // and fails with ErrClosed once the Token is closed.
 func (t *Token) Signer(k KeyRef) (crypto.Signer, error) {
 	s, err := t.signer(k)
