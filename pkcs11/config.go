@@ -12,7 +12,8 @@ import (
 // Config says which token to open and how to log in to it.
 type Config struct {
 	// Module is the path of the token's PKCS #11 shared library, such as
-	// /usr/lib/softhsm/libsofthsm2.so. Required.
+	// /usr/lib/softhsm/libsofthsm2.so, or a bare file name for the dynamic
+	// loader to find in its library path. Required.
 	Module string
 
 	// TokenLabel selects the token by its label. If empty, and Slot is nil

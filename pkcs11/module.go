@@ -36,9 +36,12 @@ func loadModule(path string) (*module, error) {
 	if path == "" {
 		return nil, errors.New("pkcs11: Config.Module is empty: give the path of the token's PKCS #11 library")
 	}
-	key, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return nil, &tokenError{msg: fmt.Sprintf("pkcs11: module %q", path), kind: ErrNotFound, err: unwrapPathError(err)}
+	key := path // a bare file name, which dlopen looks for in the library path
+	if strings.ContainsRune(path, filepath.Separator) {
+		var err error
+		if key, err = filepath.EvalSymlinks(path); err != nil {
+			return nil, &tokenError{msg: fmt.Sprintf("pkcs11: module %q", path), kind: ErrNotFound, err: unwrapPathError(err)}
+		}
 	}
 	modulesMu.Lock()
 	defer modulesMu.Unlock()

@@ -194,3 +194,12 @@ func TestConfigHidesPIN(t *testing.T) {
 		}
 	}
 }
+
+// TestModuleByName: a bare file name of a module is left to the dynamic
+// loader, and one it cannot find is a clear error.
+func TestModuleByName(t *testing.T) {
+	_, err := Open(Config{Module: "libnothing-tern.so", PIN: testPIN})
+	if err == nil || !strings.Contains(err.Error(), `"libnothing-tern.so"`) {
+		t.Errorf("Open of a module that is nowhere: %v", err)
+	}
+}
