@@ -5,6 +5,7 @@ module github.com/ternmq/mqtt
 go 1.22
 
 require (
+	github.com/miekg/pkcs11 v1.1.2
 	github.com/mochi-mqtt/server/v2 v2.7.9
 	golang.org/x/term v0.29.0
 )
