@@ -171,6 +171,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		if err == nil {
 			break
 		}
+		c.s.Logger.Info("mqtt: connection attempt failed", "attempt", attempt, "err", err)
 		if s.ConnectRetry {
 			c.event(Event{Kind: EventConnectFailed, Attempt: attempt, Err: err})
 		}

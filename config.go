@@ -37,7 +37,9 @@ type Config struct {
 	// none), mqtts://, ssl:// or tls:// (TLS, 8883), ws:// (WebSocket, 80,
 	// path /mqtt if none), wss:// (WebSocket over TLS, 443), unix:///path.
 	// IPv6 literals go in brackets: mqtt://[::1]:1883. See the package
-	// transport. A custom Dialer may accept other schemes.
+	// transport. A custom Dialer may accept other schemes. User
+	// information in the URL (mqtt://user:password@host) is the Username
+	// and Password when those fields are empty.
 	Broker string
 	// TLSConfig configures TLS for the TLS schemes (mqtts, ssl, tls, wss):
 	// roots, client certificate (any crypto.Signer as its key), ALPN,
@@ -207,6 +209,10 @@ type Config struct {
 	// (like the CY_MQTT_MAX_RETRY_VALUE of Infineon's MQTT library, but
 	// counted in connections, not send attempts).
 	MaxRetries int
+	// Limits, if not nil, are the broker's own limits, checked before
+	// anything is sent; see Limits.
+	Limits *Limits
+
 	// Store, if not nil, keeps the session's outgoing QoS 1 and 2 messages
 	// (in flight or queued) and inbound QoS 2 state, so that they survive
 	// the end of the process: Dial loads what it holds, and the client
@@ -295,18 +301,18 @@ func (cfg Config) check() (*settings, error) {
 	if cfg.Broker == "" {
 		return nil, errors.New("mqtt: Config.Broker is empty")
 	}
-	u, err := url.Parse(cfg.Broker)
+	u, err := transport.ParseURL(cfg.Broker)
 	if err != nil {
 		return nil, fmt.Errorf("mqtt: Config.Broker: %w", err)
 	}
-	s.url = u
-	s.urls = []*url.URL{u}
+	s.url = s.takeUser(u)
+	s.urls = []*url.URL{s.url}
 	for _, srv := range cfg.Servers {
-		u, err := url.Parse(srv)
+		u, err := transport.ParseURL(srv)
 		if err != nil {
 			return nil, fmt.Errorf("mqtt: Config.Servers: %w", err)
 		}
-		s.urls = append(s.urls, u)
+		s.urls = append(s.urls, s.takeUser(u))
 	}
 	s.idTime = time.Now()
 	if s.MaxQueued <= 0 {
@@ -351,7 +357,29 @@ func (cfg Config) check() (*settings, error) {
 	if s.Logger == nil {
 		s.Logger = slog.New(discardHandler{})
 	}
+	if l := s.Limits; l != nil {
+		if err := l.checkConfig(s); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// takeUser returns u without its user information, which becomes the
+// Username and Password where the Config has none.
+func (s *settings) takeUser(u *url.URL) *url.URL {
+	if u.User == nil {
+		return u
+	}
+	if s.Username == "" {
+		s.Username = u.User.Username()
+	}
+	if p, ok := u.User.Password(); ok && s.Password == nil {
+		s.Password = []byte(p)
+	}
+	r := *u
+	r.User = nil
+	return &r
 }
 
 // tlsConfig returns the TLS configuration attempts start from.

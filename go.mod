@@ -6,6 +6,7 @@ go 1.22
 
 require (
 	github.com/aws/aws-sdk-go-v2 v1.36.6
+	github.com/miekg/pkcs11 v1.1.2
 	github.com/mochi-mqtt/server/v2 v2.7.9
 	golang.org/x/term v0.29.0
 )

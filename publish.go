@@ -206,6 +206,10 @@ func (c *Client) publish(m *Message, o *op, durable bool) error {
 		}
 	} else if err := topic.CheckName(m.Topic); err != nil {
 		return err
+	} else if l := c.s.Limits; l != nil {
+		if err := l.checkMessage("message", m); err != nil {
+			return err
+		}
 	}
 	o.msg = m
 	switch m.QoS {
@@ -267,6 +271,11 @@ func (c *Client) sendPublish(cn *conn, p *packet.Publish, o *op, w *waiter) erro
 // checkMessage refuses what the broker would refuse, before anything is
 // sent, by the settings neg of the connection it goes out on.
 func (c *Client) checkMessage(m *Message, neg *Negotiated) error {
+	if l := c.s.Limits; l != nil {
+		if err := l.checkMessage("message", m); err != nil {
+			return err
+		}
+	}
 	if m.Topic != "" || neg.Version != packet.V5 || m.Properties.TopicAlias == 0 {
 		if err := topic.CheckName(m.Topic); err != nil {
 			return err

@@ -56,6 +56,14 @@ func (c *Client) SubscribeWith(ctx context.Context, h Handler, p packet.Subscrib
 		if err := topic.CheckFilter(s.Filter); err != nil {
 			return nil, err
 		}
+		if l := c.s.Limits; l != nil {
+			if err := l.checkTopic("filter", s.Filter); err != nil {
+				return nil, err
+			}
+			if err := l.checkQoS("subscription", s.QoS); err != nil {
+				return nil, err
+			}
+		}
 		_, inner, shared := topic.SplitShared(s.Filter)
 		if !shared {
 			inner = s.Filter
@@ -125,6 +133,11 @@ func (c *Client) UnsubscribeWith(ctx context.Context, p packet.Unsubscribe) ([]S
 	for _, f := range filters {
 		if err := topic.CheckFilter(f); err != nil {
 			return nil, err
+		}
+		if l := c.s.Limits; l != nil {
+			if err := l.checkTopic("filter", f); err != nil {
+				return nil, err
+			}
 		}
 	}
 	up := packet.Unsubscribe{Filters: filters}

@@ -224,3 +224,17 @@ func contextDeadline(ctx context.Context, nc net.Conn) (stop func()) {
 		nc.SetDeadline(time.Time{})
 	}
 }
+
+// ParseURL is url.Parse with errors that do not quote the URL, which may
+// hold a password or a signature.
+func ParseURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("not a URL: %w", err)
+	}
+	return u, nil
+}

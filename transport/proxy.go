@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -63,9 +62,9 @@ func ProxyFromEnvironment(broker *url.URL) (*url.URL, error) {
 	if !strings.Contains(val, "://") {
 		val = "http://" + val
 	}
-	p, err := url.Parse(val)
+	p, err := ParseURL(val)
 	if err != nil {
-		return nil, errors.New("transport: the proxy variable is not a URL") // the value may hold a password
+		return nil, fmt.Errorf("transport: the proxy variable: %w", err)
 	}
 	return p, nil
 }

@@ -44,9 +44,11 @@ type demoOptions struct {
 	retries       int
 	retryInterval time.Duration
 	verbose       bool
+	conn          connFlags
 
 	// set by check
-	brokerURL string // the broker's URL without user information
+	brokerURL string      // the broker's URL without user information
+	base      mqtt.Config // TLSConfig and Dialer from the connection flags
 	version   packet.Version
 }
 
@@ -75,15 +77,20 @@ Examples:
   tern demo --listen 127.0.0.1:1883            # its own broker, on a chosen port
   tern demo --broker mqtt://broker.local:1883 -t home/led -q 2 --on ON --off OFF
   tern demo --broker mqtt://broker.local --retries 0 --retry-interval 5s
+  tern demo --broker mqtts://broker.local --cafile ca.pem --cert dev.pem --key dev.key
+  tern demo --broker wss://broker.local/mqtt --proxy http://proxy.local:3128
 
 Flags:
 `
 
 const demoUsageTail = `
---broker takes mqtt://host[:port] (or tcp://), port 1883 by default, for
-now: TLS (mqtts://) and WebSocket come with the transports work. User and
-password may be given in the URL or with -u and -P; the password is never
-printed.
+--broker takes mqtt://host[:port] (or tcp://, port 1883 by default),
+mqtts://host[:port] (TLS, 8883; verified with the system's roots or
+--cafile), ws://host[:port]/path and wss:// (WebSocket, path /mqtt by
+default), or unix:///path/to/socket. User and password may be given in the
+URL or with -u and -P; the password is never printed. The *_PROXY
+environment variables apply unless --proxy or --no-proxy-env says
+otherwise.
 
 Exit status: 0 when done (--count, --duration, q); 1 when the demo fails
 (for example no connection after --retries attempts); 2 for bad flags;
@@ -114,6 +121,7 @@ func demoFlags(o *demoOptions) *flagSet {
 	f.intVar(&o.retries, "retries", 5, "give up after `N` failed connection attempts in a row (0: never)")
 	f.durationVar(&o.retryInterval, "retry-interval", 2*time.Second, "the `time` between connection attempts")
 	f.boolVar(&o.verbose, "v,verbose", "print more: acknowledgements, the connection's settings, message flags")
+	o.conn.define(f)
 	return f
 }
 
@@ -149,7 +157,7 @@ func (o *demoOptions) check() error {
 		if o.listen != "127.0.0.1:0" {
 			return errors.New("--listen is the address of the in-process broker, which --broker replaces: give one or the other")
 		}
-		u, err := parseBrokerURL(o.broker)
+		u, err := parseBrokerURL("--broker", o.broker)
 		if err != nil {
 			return err
 		}
@@ -163,6 +171,11 @@ func (o *demoOptions) check() error {
 			u.User = nil
 		}
 		o.brokerURL = u.String()
+		if err := o.conn.apply(&o.base, u, os.Getenv); err != nil {
+			return err
+		}
+	} else if err := o.conn.apply(&o.base, &url.URL{Scheme: "mqtt"}, os.Getenv); err != nil {
+		return fmt.Errorf("%v (the in-process broker speaks plain MQTT: give --broker for TLS)", err)
 	}
 	if err := topic.CheckName(o.topic); err != nil {
 		return fmt.Errorf("--topic %q: %v (a topic to publish on has no wildcards)", o.topic, err)
@@ -201,32 +214,6 @@ func (o *demoOptions) check() error {
 		return fmt.Errorf("--retry-interval %v: give %v or more", o.retryInterval, least)
 	}
 	return nil
-}
-
-// parseBrokerURL checks a --broker URL: mqtt:// or tcp:// with a host.
-func parseBrokerURL(s string) (*url.URL, error) {
-	if !strings.Contains(s, "://") {
-		return nil, fmt.Errorf("--broker %q is not a URL: try mqtt://%s", s, s)
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return nil, fmt.Errorf("--broker: %v", err)
-	}
-	switch u.Scheme {
-	case "mqtt", "tcp":
-	case "mqtts", "ssl", "tls", "ws", "wss":
-		return nil, fmt.Errorf("--broker %s: %s:// is not supported yet (TLS and WebSocket come later); use mqtt://host:port", u.Redacted(), u.Scheme)
-	default:
-		return nil, fmt.Errorf("--broker %s: unknown scheme %q; use mqtt://host:port", u.Redacted(), u.Scheme)
-	}
-	if u.Hostname() == "" {
-		return nil, fmt.Errorf("--broker %s has no host: try mqtt://localhost:1883", u.Redacted())
-	}
-	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-		return nil, fmt.Errorf("--broker %s: the URL names only the broker (no path, no query); the topic is -t", u.Redacted())
-	}
-	u.Path = ""
-	return u, nil
 }
 
 // runDemo is tern demo.
@@ -554,7 +541,8 @@ func (d *demo) config(broker string) mqtt.Config {
 	o := &d.o
 	cfg := mqtt.Config{
 		Broker:         broker,
-		Dialer:         tcpDialer(connectTimeout),
+		TLSConfig:      o.base.TLSConfig,
+		Dialer:         o.base.Dialer,
 		Version:        o.version,
 		ClientID:       o.clientID,
 		ClientIDPrefix: o.idPrefix,
@@ -578,18 +566,6 @@ func (d *demo) config(broker string) mqtt.Config {
 // connectTimeout bounds each connection attempt: the TCP dial, then the
 // wait for CONNACK.
 const connectTimeout = 10 * time.Second
-
-// tcpDialer dials mqtt:// and tcp:// URLs, each attempt bounded by timeout.
-func tcpDialer(timeout time.Duration) mqtt.Dialer {
-	return mqtt.DialerFunc(func(ctx context.Context, u *url.URL) (net.Conn, error) {
-		port := u.Port()
-		if port == "" {
-			port = "1883"
-		}
-		d := net.Dialer{Timeout: timeout}
-		return d.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
-	})
-}
 
 // publishOnline publishes the online message on the will topic, if any.
 func (d *demo) publishOnline(client *mqtt.Client) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ternmq/mqtt/internal/brokertest"
+	"github.com/ternmq/mqtt/internal/certtest"
 )
 
 // The demo end to end, through run, against the in-process broker: the
@@ -332,7 +334,9 @@ func TestDemoPasswordNotPrinted(t *testing.T) {
 		{"--broker", "mqtt://alice:s3cret-pw@" + host, "-v", "--press-every", "10ms", "--count", "1"},
 		{"--broker", b.URL, "-u", "alice", "-P", "s3cret-pw", "-v", "--press-every", "10ms", "--count", "1"},
 		{"--broker", "mqtt://alice:s3cret-pw@" + closedHost, "-v", "--retries", "1"},
-		{"--broker", "mqtts://alice:s3cret-pw@" + host},
+		{"--broker", "mqtts://alice:s3cret-pw@" + host, "--retries", "1"},
+		{"--broker", "mqtts://" + host, "--pkcs12", "/nonexistent.p12", "--pkcs12-password", "s3cret-pw"},
+		{"--broker", "mqtts://" + host, "--proxy", "http://bob:s3cret-pw@" + closedHost, "--retries", "1"},
 	} {
 		var out, errOut syncBuffer
 		code := run(context.Background(), append([]string{"demo"}, args...), strings.NewReader(""), &out, &errOut)
@@ -343,6 +347,28 @@ func TestDemoPasswordNotPrinted(t *testing.T) {
 		if code == 0 && !strings.Contains(all, "connected as") {
 			t.Errorf("%q: exit 0 without connecting:\n%s", args, all)
 		}
+	}
+}
+
+// The demo over mutual TLS to Mosquitto, with the flags mosquitto_pub
+// users know: --cafile, --cert, --key.
+func TestDemoTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca := certtest.NewCA(t, "Tern test CA")
+	srv, cl := ca.Server(t), ca.Client(t, "demo")
+	cafile := certtest.Write(t, dir, "ca.pem", ca.CertPEM)
+	lines, port := brokertest.TLSListener(t, cafile, certtest.Write(t, dir, "srv.pem", srv.CertPEM),
+		certtest.Write(t, dir, "srv.key", srv.KeyPEM), "require_certificate true")
+	brokertest.Mosquitto(t, lines...)
+	var out, errOut syncBuffer
+	code := run(context.Background(), []string{"demo", "--broker", fmt.Sprintf("mqtts://localhost:%d", port),
+		"--cafile", cafile, "--cert", certtest.Write(t, dir, "cl.pem", cl.CertPEM), "--key", certtest.Write(t, dir, "cl.key", cl.KeyPEM),
+		"--press-every", "20ms", "--count", "2", "--retries", "1"}, strings.NewReader(""), &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit code %d; stderr: %s\nstdout:\n%s", code, errOut.String(), out.String())
+	}
+	if got, want := strings.Join(ledLines(out.String()), " "), "off ON off"; got != want {
+		t.Errorf("the LED went %q, want %q:\n%s", got, want, out.String())
 	}
 }
 
