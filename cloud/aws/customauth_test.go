@@ -184,7 +184,7 @@ func TestCustomAuthorizerUsername(t *testing.T) {
 		{"u", "", "my key", "a&b=c", "s", "u?x-amz-customauthorizer-signature=s&my%20key=a%26b%3Dc"},
 	} {
 		if got := CustomAuthorizerUsername(c.user, c.authorizer, c.key, c.token, c.sig); got != c.want {
-			t.Errorf("CustomAuthorizerUsername(%q, %q, %q, ...) = %q, want %q", c.user, c.authorizer, c.key, got, c.want)
+			t.Errorf("CustomAuthorizerUsername(%q, %q, %q, ...):%s", c.user, c.authorizer, c.key, mismatch(got, c.want))
 		}
 	}
 }
