@@ -79,8 +79,8 @@ func (d *Dialer) dialWebSocket(ctx context.Context, u *url.URL) (net.Conn, error
 	return websocket.NetConn(context.Background(), c, websocket.MessageBinary), nil
 }
 
-// redactQuery returns u as text without its password and query (a
-// presigned URL's query holds a signature and a session token).
+// Redact returns u as text for logs and errors: without its password, and
+// with its query (a presigned URL's signature and session token) elided.
 func Redact(u *url.URL) string {
 	r := *u
 	if r.RawQuery != "" {
