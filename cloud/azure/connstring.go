@@ -23,7 +23,7 @@ import (
 // SharedAccessSignature instead of a key is refused: this package makes a
 // new token for each connection, which needs the key.
 //
-// Errors name the faulty field but never quote the string, which holds the
+// Errors name the faulty field and may quote the hub and the IDs, never the
 // key.
 func ParseConnectionString(s string) (*Device, error) {
 	d := new(Device)

@@ -30,8 +30,9 @@
 // API) and is not a general broker: it takes only the topics this package
 // builds, grants at most QoS 1 (a QoS 2 PUBLISH closes the connection),
 // keeps no retained messages, allows one connection per identity (a second
-// one closes the first), and closes a connection whose keep-alive is over
-// 1,177 seconds long without traffic. Keys, tokens and connection strings
+// one closes the first), and waits at most 1.5 times the keep-alive, and
+// never more than 29.45 minutes, for traffic before it closes a connection
+// (so a keep-alive over 1,177 seconds is too long). Keys, tokens and connection strings
 // never appear in this package's errors, and the mqtt client never logs
 // passwords.
 //

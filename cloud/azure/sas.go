@@ -28,10 +28,10 @@ import (
 // the unreserved ones of RFC 3986 (letters, digits, "-", ".", "_", "~") is
 // written as "%" and two upper-case hex digits, and the URI keeps its case.
 // Microsoft's page asks for a lower-case encoding of a lower-cased URI, but
-// its own SDKs (the Embedded C SDK writes "%2Fdevices%2F", Node.js uses
-// encodeURIComponent) send upper-case escapes and the URI as it is, device
-// IDs being case-sensitive: the hub checks the signature against the "sr"
-// it is given, so what matters is that both are the same bytes.
+// Microsoft's own SDKs (the Embedded C SDK writes "%2Fdevices%2F", Node.js
+// uses encodeURIComponent) send upper-case escapes and the URI in its
+// case, device IDs being case-sensitive; this package does as they do, and
+// signs exactly the bytes it sends as "sr".
 //
 // The token is a credential: keep it out of logs.
 func SASToken(resourceURI string, key []byte, policy string, expiry time.Time) (string, error) {

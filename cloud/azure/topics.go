@@ -51,9 +51,9 @@ func (d *Device) TelemetryTopic(props Properties) string {
 
 // C2DFilter returns the filter to subscribe to for d's incoming messages:
 // "devices/{deviceID}/messages/devicebound/#" for a device's
-// cloud-to-device messages, "devices/{deviceID}/modules/{moduleID}/#" for
-// a module, which IoT Hub sends no cloud-to-device messages but an IoT
-// Edge hub sends the messages routed to the module's inputs. See
+// cloud-to-device messages; "devices/{deviceID}/modules/{moduleID}/#" for
+// a module, to which IoT Hub sends no cloud-to-device messages but an IoT
+// Edge hub delivers the messages routed to the module's inputs. See
 // ParseC2DTopic.
 func (d *Device) C2DFilter() string {
 	if d.ModuleID != "" {
