@@ -241,7 +241,8 @@ func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
 	u := c.s.urls[(attempt-1)%len(c.s.urls)]
 	for i, v := range versions {
 		cp := c.connectPacket(v)
-		a := Attempt{Number: attempt, Broker: u, Connect: cp, TLSConfig: c.s.tlsConfig().Clone()}
+		bu := *u // the hook may change the attempt's URL in place
+		a := Attempt{Number: attempt, Broker: &bu, Connect: cp, TLSConfig: c.s.tlsConfig().Clone()}
 		if f := c.s.BeforeConnect; f != nil {
 			if err := f(ctx, &a); err != nil {
 				return nil, fmt.Errorf("mqtt: BeforeConnect: %w", err)
