@@ -1,5 +1,8 @@
 // Command tern is the command line of Tern, an MQTT client for Go.
 //
+//	tern pub     publish messages (mosquitto_pub's flags)
+//	tern sub     subscribe and print messages (mosquitto_sub's flags)
+//	tern rr      request and response over MQTT 5.0 (mosquitto_rr's flags)
 //	tern demo    the seed application: a button that publishes, an LED that subscribes
 //
 // Run "tern --help" for the commands, and "tern COMMAND --help" for one
@@ -77,12 +80,15 @@ type command struct {
 
 // commands are tern's subcommands, in the order of the help.
 var commands = []command{
+	{"pub", "publish messages, with mosquitto_pub's flags", runPub},
+	{"sub", "subscribe and print the messages that arrive, with mosquitto_sub's flags", runSub},
+	{"rr", "send a request and print the response (MQTT 5.0), with mosquitto_rr's flags", runRR},
 	{"demo", "the seed application: a button that publishes, an LED that subscribes", runDemo},
 }
 
 // planned are the subcommands of the CLI issue not written yet; naming one
 // gets a message saying so rather than "unknown command".
-var planned = []string{"pub", "sub", "rr", "bench"}
+var planned = []string{"bench"}
 
 const mainUsage = `tern is the command line of Tern, an MQTT client for Go.
 
@@ -93,6 +99,21 @@ Usage:
 Commands:
 %s
 Examples:
+  # Print the messages on sensors/... of the broker on localhost:1883;
+  # publish one.
+  tern sub -t 'sensors/#' -v
+  tern pub -t sensors/temp -m 21.5
+
+  # The same flags as mosquitto_pub and mosquitto_sub, and a URL.
+  tern sub -L mqtts://alice@broker.local/sensors/temp -P "$PW" --cafile ca.pem -C 1
+  tern pub -h broker.local -t logs -l -q 1 < app.log
+
+  # One JSON object a line, with the MQTT 5.0 properties.
+  tern sub -t 'a/#' --json
+
+  # Ask a service, wait 5 seconds at most for its answer (exit 27 if none).
+  tern rr -t svc/time -e replies/me -m now -W 5
+
   # The seed demo, with its own in-process broker: press Enter or space
   # to toggle the LED, q to quit.
   tern demo
@@ -104,7 +125,8 @@ Examples:
   tern demo --broker mqtt://localhost:1883
 
 From a clone of the repository, "go run ./cmd/tern demo" needs nothing else
-installed.
+installed; "tern demo --listen 127.0.0.1:1883" is a broker for tern pub and
+tern sub to try.
 `
 
 func printMainUsage(w io.Writer) {
