@@ -32,6 +32,9 @@ type session struct {
 	client *mqtt.Client
 	// onEvent, if set, receives the client's events after they are printed.
 	onEvent   func(mqtt.Event)
+	// handler, if set, receives the messages no subscription of this run
+	// asked for: those of a session kept on the broker (-c).
+	handler   mqtt.Handler
 	reconnect bool // the client reconnects when its connection is lost
 	// connects counts the connections made; owned by the event callback.
 	connects int
@@ -70,6 +73,7 @@ func (s *session) connect(ctx context.Context, getenv func(string) string, recon
 	cfg.Reconnect = reconnect
 	s.reconnect = reconnect
 	cfg.OnEvent = s.event
+	cfg.DefaultHandler = s.handler
 	if s.o.debug {
 		s.trace = &tracer{w: s.stderr}
 		if d, ok := cfg.Dialer.(*transport.Dialer); ok {

@@ -218,6 +218,7 @@ func runSub(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	s := &subscriber{o: o, done: make(chan int, 1)}
 	s.sess = &session{cmd: "sub", o: &o.clientOptions, stderr: stderr}
+	s.sess.handler = s.handle // messages of the subscriptions of a kept session (-c)
 	s.p, _ = newPrinter(o.out, stdout, func(msg string) { s.sess.errorf("%s", msg) })
 	return s.run(ctx)
 }
