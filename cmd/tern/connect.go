@@ -31,7 +31,7 @@ type session struct {
 	trace  *tracer // nil without -d
 	client *mqtt.Client
 	// onEvent, if set, receives the client's events after they are printed.
-	onEvent   func(mqtt.Event)
+	onEvent func(mqtt.Event)
 	// handler, if set, receives the messages no subscription of this run
 	// asked for: those of a session kept on the broker (-c).
 	handler   mqtt.Handler
