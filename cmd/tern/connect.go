@@ -176,6 +176,9 @@ func (s *session) connectError(err error) string {
 	switch {
 	case errors.As(err, &rc) && rc.Packet == packet.TypeConnack:
 		msg = fmt.Sprintf("%s refused the connection: %v", where, err)
+		if c, ok := rc.Code.ReturnCodeV3(); ok && s.o.version != packet.V5 {
+			msg = fmt.Sprintf("%s refused the connection: CONNACK return code %d, %s", where, c, rc.Code)
+		}
 		switch rc.Code {
 		case packet.ReasonBadUsernameOrPassword, packet.ReasonNotAuthorized:
 			msg += "; check the user name and password (-u, -P, or the user information of -L)"
