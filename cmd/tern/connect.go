@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -30,8 +31,9 @@ type session struct {
 	stderr io.Writer
 	trace  *tracer // nil without -d
 	client *mqtt.Client
-	// onEvent, if set, receives the client's events after they are printed.
-	onEvent func(mqtt.Event)
+	// live is client, for the handlers and callbacks of the client's own
+	// goroutines, which may run before Dial returns: nil until then.
+	live atomic.Pointer[mqtt.Client]
 	// handler, if set, receives the messages no subscription of this run
 	// asked for: those of a session kept on the broker (-c).
 	handler   mqtt.Handler
@@ -93,6 +95,7 @@ func (s *session) connect(ctx context.Context, getenv func(string) string, recon
 		return code, false
 	}
 	s.client = c
+	s.live.Store(c)
 	return 0, true
 }
 
@@ -124,9 +127,6 @@ func (s *session) event(e mqtt.Event) {
 		}
 	case mqtt.EventStopped:
 		s.debugf("stopped")
-	}
-	if s.onEvent != nil {
-		s.onEvent(e)
 	}
 }
 

@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
+	"os/exec"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -194,6 +196,21 @@ func TestRetained(t *testing.T) {
 		if r.code != 27 || r.stdout != "" {
 			t.Errorf("after clearing: exit %d, stdout %q; want 27 and nothing", r.code, r.stdout)
 		}
+
+		// --retained-only prints the retained messages and exits at the
+		// first fresh one; --remove-retained clears them.
+		pub(t, "", append([]string{"-t", "ret/b", "-m", "b", "-r", "-q", "1"}, hp...)...)
+		pub(t, "", append([]string{"-t", "ret/c", "-m", "c", "-r", "-q", "1"}, hp...)...)
+		s = startSub(t, append([]string{"-t", "ret/#", "--retained-only", "--remove-retained", "-q", "1", "-v"}, hp...)...)
+		waitFor(t, "the retained messages", s.out.String, `ret/c c\n`, 1)
+		pub(t, "", append([]string{"-t", "ret/fresh", "-m", "fresh"}, hp...)...)
+		if out := s.subOutput(t, 0); out != "ret/b b\nret/c c\n" {
+			t.Errorf("--retained-only: %q", out)
+		}
+		r = tern(t, "", append([]string{"sub", "-t", "ret/#", "-W", "0.3"}, hp...)...)
+		if r.code != 27 || r.stdout != "" {
+			t.Errorf("after --remove-retained: exit %d, stdout %q; want 27 and nothing", r.code, r.stdout)
+		}
 	})
 }
 
@@ -272,5 +289,46 @@ func TestInterrupt(t *testing.T) {
 	}
 	if !strings.Contains(p.errOut.String(), "sending DISCONNECT") {
 		t.Errorf("pub sent no DISCONNECT:\n%s", p.errOut.String())
+	}
+	rr := startTern(t, strings.NewReader(""), append([]string{"rr", "-d", "-t", "intr", "-e", "nobody/answers", "-m", "x"}, hp...)...)
+	waitFor(t, "rr's request", rr.errOut.String, "sending PUBLISH", 1)
+	rr.cancel()
+	if code := rr.wait(t); code != 130 || !strings.Contains(rr.errOut.String(), "sending DISCONNECT") {
+		t.Errorf("rr: exit %d after Ctrl-C, want 130 after DISCONNECT:\n%s", code, rr.errOut.String())
+	}
+}
+
+// The binary, sent SIGINT while it waits for messages, disconnects and
+// exits 130.
+func TestSubSIGINT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	b := brokertest.Mochi(t)
+	bin := buildTern(t)
+	var out syncBuffer
+	cmd := exec.Command(bin, append([]string{"sub", "-d", "-t", "sigint"}, hostPort(t, b.URL)...)...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor(t, "tern sub", out.String, "received SUBACK", 1)
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(out.String(), "sending DISCONNECT") {
+		t.Errorf("after SIGINT: %v, want exit status 130 after DISCONNECT; the output:\n%s", err, out.String())
+	}
+}
+
+// --unix connects to Mosquitto's unix socket.
+func TestUnixSocket(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "mqtt.sock")
+	brokertest.Mosquitto(t, "listener 0 "+sock)
+	s := startSub(t, "--unix", sock, "-t", "unix/a", "-C", "1")
+	pub(t, "", "-L", "unix://"+sock, "-t", "unix/a", "-m", "over a unix socket")
+	if out := s.subOutput(t, 0); out != "over a unix socket\n" {
+		t.Errorf("got %q", out)
 	}
 }

@@ -231,6 +231,8 @@ type subscriber struct {
 	done chan int // the exit code, when the handler decides the end (-C, --retained-only, output error)
 
 	printed  int         // messages printed; owned by the handler
+	mu       sync.Mutex
+	removals []*mqtt.Completion // --remove-retained's publishes; guarded by mu
 	finished atomic.Bool // the end was decided: print nothing more
 	once     sync.Once
 }
@@ -277,10 +279,11 @@ func (s *subscriber) run(ctx context.Context) int {
 	}
 	select {
 	case code := <-s.done:
-		s.settle()
+		s.settle(ctx)
 		return code
 	case <-wctx.Done():
 		s.finished.Store(true)
+		s.settle(ctx)
 		return end()
 	}
 }
@@ -340,8 +343,11 @@ func (s *subscriber) handle(m *mqtt.Message) {
 			return
 		}
 	}
-	if o.removeRetained && m.Retain {
-		s.sess.client.PublishAsync(&mqtt.Message{Topic: m.Topic, Retain: true, QoS: mqtt.QoS(o.qos)})
+	if c := s.sess.live.Load(); o.removeRetained && m.Retain && c != nil {
+		done := c.PublishAsync(&mqtt.Message{Topic: m.Topic, Retain: true, QoS: mqtt.QoS(o.qos)})
+		s.mu.Lock()
+		s.removals = append(s.removals, done)
+		s.mu.Unlock()
 	}
 	if o.retainedOnly && !m.Retain {
 		s.finish(exitOK)
@@ -370,11 +376,23 @@ func (s *subscriber) finish(code int) {
 }
 
 // settle gives the handler that ended the run a moment to return, so that
-// the acknowledgement of its message (QoS 1, 2) goes out before DISCONNECT.
-func (s *subscriber) settle() {
+// the acknowledgement of its message (QoS 1, 2) goes out before
+// DISCONNECT, and waits a few seconds at most for --remove-retained's
+// publishes to complete.
+func (s *subscriber) settle(ctx context.Context) {
 	deadline := time.Now().Add(time.Second)
 	for s.sess.client.Stats().Undelivered > 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(5 * time.Millisecond)
+	s.mu.Lock()
+	removals := s.removals
+	s.mu.Unlock()
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for _, c := range removals {
+		if err := c.Wait(wctx); err != nil && wctx.Err() == nil {
+			s.sess.errorf("retained message not removed: %v", err)
+		}
+	}
 }
