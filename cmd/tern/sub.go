@@ -230,10 +230,10 @@ type subscriber struct {
 	p    *printer
 	done chan int // the exit code, when the handler decides the end (-C, --retained-only, output error)
 
-	printed  int         // messages printed; owned by the handler
+	printed  int // messages printed; owned by the handler
 	mu       sync.Mutex
 	removals []*mqtt.Completion // --remove-retained's publishes; guarded by mu
-	finished atomic.Bool // the end was decided: print nothing more
+	finished atomic.Bool        // the end was decided: print nothing more
 	once     sync.Once
 }
 
