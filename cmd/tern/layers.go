@@ -334,7 +334,11 @@ func (l *layered) checkArgs(args []string) error {
 	if err != nil {
 		return err
 	}
-	return probe.parse(args)
+	err = probe.parse(args)
+	if err != nil && err.Error() == "flag needs an argument: -h" {
+		err = errors.New("-h needs the broker's host name (as mosquitto's -h); --help is the help")
+	}
+	return err
 }
 
 func isBoolValue(v flag.Value) bool {

@@ -226,6 +226,7 @@ func TestPubSubCommandLine(t *testing.T) {
 		{[]string{"pub", "-t", "a", "-m", "x", "-f", "/nonexistent"}, 2, "give only one"},
 		{[]string{"pub", "-t", "a", "-f", "/nonexistent/file"}, 1, "-f: open /nonexistent/file"},
 		{[]string{"sub"}, 2, "give a topic filter to subscribe to with -t"},
+		{[]string{"sub", "-t", "a", "-h"}, 2, "--help is the help"},
 		{[]string{"sub", "-t", "a/#/b"}, 2, `-t "a/#/b"`},
 		{[]string{"sub", "-t", "a", "-F", "%z"}, 2, "unknown %z"},
 		{[]string{"sub", "-t", "a", "-F", "@!"}, 2, "unknown @!"},

@@ -101,9 +101,11 @@ Defaults come from an options file, one flag a line as mosquitto's
 $XDG_CONFIG_HOME/tern/config (~/.config/tern/config) or --options-file,
 and from the environment: TERN_HOST, TERN_PORT, TERN_URL, TERN_USERNAME,
 TERN_PASSWORD, TERN_ID, TERN_CAFILE, TERN_CERT, TERN_KEY, TERN_PROXY,
-TERN_PROTOCOL_VERSION, ... (TERN_ and the flag's long name). The command
-line overrides the environment, which overrides the file. One file serves
-pub, sub and rr: a flag the command lacks is skipped.
+TERN_PROTOCOL_VERSION... (the connection and TLS flags: TERN_ and the long
+name in capitals). The command line overrides the environment, which
+overrides the file; a repeatable flag (-t, -D) on the command line replaces
+the file's. One file serves pub, sub and rr: a flag the command lacks is
+skipped.
 `
 
 // subFlags defines the flags of tern sub into o.
