@@ -129,8 +129,8 @@ func (o *clientOptions) resolve(l *layered, getenv func(string) string, propComm
 		return fmt.Errorf("-q %d: the QoS is 0, 1 or 2", o.qos)
 	case o.willQoS < 0 || o.willQoS > 2:
 		return fmt.Errorf("--will-qos %d: the QoS is 0, 1 or 2", o.willQoS)
-	case o.willTopic == "" && (l.set("will-payload") > 0 || l.set("will-qos") > 0 || o.willRetain):
-		return errors.New("--will-payload, --will-qos and --will-retain need --will-topic")
+	case o.willTopic == "" && (l.set("will-payload") > 0 || l.set("will-qos") > 0 || o.willRetain || o.p.cmds["will"]):
+		return errors.New("--will-payload, --will-qos, --will-retain and -D will need --will-topic")
 	}
 	if o.willTopic != "" {
 		if err := topic.CheckName(o.willTopic); err != nil {

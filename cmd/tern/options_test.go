@@ -220,6 +220,7 @@ func TestPubSubCommandLine(t *testing.T) {
 		{[]string{"pub", "-t", "a", "-m", "x", "-L", "gopher://h"}, 2, "unknown scheme"},
 		{[]string{"pub", "-t", "a", "-m", "x", "-L", "mqtt://h", "--cafile", "ca.pem"}, 2, "not TLS: use mqtts://"},
 		{[]string{"pub", "-t", "a", "-m", "x", "--will-qos", "1"}, 2, "need --will-topic"},
+		{[]string{"pub", "-t", "a", "-m", "x", "-D", "will", "content-type", "x"}, 2, "need --will-topic"},
 		{[]string{"pub", "-t", "a", "-m", "x", "--repeat", "0"}, 2, "--repeat 0"},
 		{[]string{"pub", "-t", "a", "-l", "--repeat", "2"}, 2, "does not go with -l"},
 		{[]string{"pub", "-t", "a", "-m", "x", "extra"}, 2, `unexpected argument "extra"`},

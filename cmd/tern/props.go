@@ -22,6 +22,7 @@ func (p *propList) reset()             { *p = nil }
 type properties struct {
 	connect, publish, will, subscribe, unsubscribe, disconnect packet.Properties
 	any                                                        bool
+	cmds                                                       map[string]bool // the commands given
 }
 
 // propertyIDs are the properties by the names mosquitto_pub gives them:
@@ -106,6 +107,10 @@ func parseProperties(list []string, allowed ...string) (properties, error) {
 			return p, fmt.Errorf("-D %s %s: %v", cmd, name, err)
 		}
 		p.any = true
+		if p.cmds == nil {
+			p.cmds = make(map[string]bool)
+		}
+		p.cmds[cmd] = true
 	}
 	return p, nil
 }

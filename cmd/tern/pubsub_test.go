@@ -322,6 +322,47 @@ func TestSubSIGINT(t *testing.T) {
 	}
 }
 
+// The Last Will (--will-topic, --will-payload, --will-qos, --will-retain,
+// -D will) is published when the binary is killed without DISCONNECT.
+func TestWill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	brokertest.All(t, func(t *testing.T, b *brokertest.Broker) {
+		hp := hostPort(t, b.URL)
+		bin := buildTern(t)
+		s := startSub(t, append([]string{"-t", "will/#", "-q", "1", "-C", "1", "-F", "%t %p %q %r %C %P"}, hp...)...)
+		var out syncBuffer
+		cmd := exec.Command(bin, append([]string{"sub", "-d", "-t", "will/none", "--will-topic", "will/dev1", "--will-payload", "gone",
+			"--will-qos", "1", "--will-retain", "-D", "will", "content-type", "text/plain", "-D", "will", "user-property", "why", "killed"}, hp...)...)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Process.Kill()
+		waitFor(t, "tern sub with a Will", out.String, "received SUBACK", 1)
+		if !strings.Contains(out.String(), "will 'will/dev1' q1 r1 (4 bytes) [content-type: \"text/plain\", user-property: \"why\"=\"killed\"]") {
+			t.Errorf("-d shows no Will in CONNECT:\n%s", out.String())
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+		// The Will is retained: the subscriber sees it with the retain flag
+		// as it arrives live (0) — the broker keeps it for later ones.
+		want := "will/dev1 gone 1 0 text/plain why:killed\n"
+		if b.Name == "mochi" {
+			want = "will/dev1 gone 1 0  why:killed\n" // Mochi 2.7.9 drops the Will's Content Type
+		}
+		if got := s.subOutput(t, 0); got != want {
+			t.Errorf("the Will: %q, want %q", got, want)
+		}
+		r := tern(t, "", append([]string{"sub", "-t", "will/dev1", "-C", "1", "-F", "%p %r"}, hp...)...)
+		if r.code != 0 || r.stdout != "gone 1\n" {
+			t.Errorf("the retained Will: exit %d, %q", r.code, r.stdout)
+		}
+		pub(t, "", append([]string{"-t", "will/dev1", "-n", "-r"}, hp...)...)
+	})
+}
+
 // --unix connects to Mosquitto's unix socket.
 func TestUnixSocket(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "mqtt.sock")
