@@ -119,12 +119,17 @@ func (c *traceConn) describe(raw []byte, dir string) {
 	if cp, ok := p.(*packet.Connect); ok {
 		c.version.Store(uint32(cp.Version))
 	}
-	c.t.printf("%s %s", dir, describePacket(p))
+	if v == 0 {
+		v = packet.Version(c.version.Load())
+	}
+	c.t.printf("%s %s", dir, describePacket(p, v))
 }
 
 // describePacket returns a packet's type and its fields, as
-// "PUBLISH (d0, q1, r0, m1, 'a/b', ... (5 bytes))".
-func describePacket(p packet.Packet) string {
+// "PUBLISH (d0, q1, r0, m1, 'a/b', ... (5 bytes))", for protocol version
+// v: in 3.x, acknowledgements and DISCONNECT carry no reason code.
+func describePacket(p packet.Packet, v packet.Version) string {
+	v5 := v == packet.V5
 	var f []string
 	var props packet.Properties
 	switch p := p.(type) {
@@ -148,13 +153,13 @@ func describePacket(p packet.Packet) string {
 		f = append(f, fmt.Sprintf("d%d, q%d, r%d, m%d, '%s', ... (%d bytes)", b2i(p.Dup), p.QoS, b2i(p.Retain), p.PacketID, p.Topic, len(p.Payload)))
 		props = p.Properties
 	case *packet.Puback:
-		f, props = ackFields(p.PacketID, p.ReasonCode, packet.TypePuback), p.Properties
+		f, props = ackFields(p.PacketID, p.ReasonCode, packet.TypePuback, v5), p.Properties
 	case *packet.Pubrec:
-		f, props = ackFields(p.PacketID, p.ReasonCode, packet.TypePubrec), p.Properties
+		f, props = ackFields(p.PacketID, p.ReasonCode, packet.TypePubrec, v5), p.Properties
 	case *packet.Pubrel:
-		f, props = ackFields(p.PacketID, p.ReasonCode, packet.TypePubrel), p.Properties
+		f, props = ackFields(p.PacketID, p.ReasonCode, packet.TypePubrel, v5), p.Properties
 	case *packet.Pubcomp:
-		f, props = ackFields(p.PacketID, p.ReasonCode, packet.TypePubcomp), p.Properties
+		f, props = ackFields(p.PacketID, p.ReasonCode, packet.TypePubcomp, v5), p.Properties
 	case *packet.Subscribe:
 		f = append(f, fmt.Sprintf("m%d", p.PacketID))
 		for _, s := range p.Subscriptions {
@@ -190,7 +195,9 @@ func describePacket(p packet.Packet) string {
 		}
 		props = p.Properties
 	case *packet.Disconnect:
-		f = append(f, reasonText(p.ReasonCode, packet.TypeDisconnect))
+		if v5 {
+			f = append(f, reasonText(p.ReasonCode, packet.TypeDisconnect))
+		}
 		props = p.Properties
 	case *packet.Auth:
 		f = append(f, reasonText(p.ReasonCode, packet.TypeAuth))
@@ -203,7 +210,10 @@ func describePacket(p packet.Packet) string {
 	return s + propsSuffix(props)
 }
 
-func ackFields(id uint16, rc packet.ReasonCode, t packet.Type) []string {
+func ackFields(id uint16, rc packet.ReasonCode, t packet.Type, v5 bool) []string {
+	if !v5 {
+		return []string{fmt.Sprintf("m%d", id)}
+	}
 	return []string{fmt.Sprintf("m%d", id), reasonText(rc, t)}
 }
 

@@ -134,12 +134,12 @@ func TestDescribePacket(t *testing.T) {
 	c := &packet.Connect{Version: packet.V5, ClientID: "me", CleanStart: true, KeepAlive: 30, Username: "alice", Password: []byte("s3cret"),
 		Will:       &packet.Will{Topic: "w", Payload: []byte("bye"), QoS: 1},
 		Properties: packet.Properties{AuthMethod: "SCRAM", AuthData: []byte("s3cret-auth")}}
-	got := describePacket(c)
+	got := describePacket(c, packet.V5)
 	if strings.Contains(got, "s3cret") || !strings.Contains(got, `username "alice", password (not shown)`) || !strings.Contains(got, "authentication-data: (11 bytes, not shown)") {
 		t.Errorf("CONNECT: %s", got)
 	}
 	p := &packet.Publish{Topic: "a/b", QoS: 1, PacketID: 3, Payload: []byte("hello"), Properties: packet.Properties{ContentType: "text/plain"}}
-	if got, want := describePacket(p), `PUBLISH (d0, q1, r0, m3, 'a/b', ... (5 bytes)) [content-type: "text/plain"]`; got != want {
+	if got, want := describePacket(p, packet.V5), `PUBLISH (d0, q1, r0, m3, 'a/b', ... (5 bytes)) [content-type: "text/plain"]`; got != want {
 		t.Errorf("PUBLISH:\n got %s\nwant %s", got, want)
 	}
 }
