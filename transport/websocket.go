@@ -16,7 +16,7 @@ import (
 // as a net.Conn carrying binary messages.
 func (d *Dialer) dialWebSocket(ctx context.Context, u *url.URL) (net.Conn, error) {
 	if u.Hostname() == "" {
-		return nil, fmt.Errorf("transport: %s has no host", u.Redacted())
+		return nil, fmt.Errorf("transport: %s has no host", Redact(u))
 	}
 	port := DefaultPort(u.Scheme)
 	addr := hostPort(u, port)
@@ -79,7 +79,7 @@ func (d *Dialer) dialWebSocket(ctx context.Context, u *url.URL) (net.Conn, error
 	return websocket.NetConn(context.Background(), c, websocket.MessageBinary), nil
 }
 
-// redactQuery returns u as text without its password and query (a
+// Redact returns u as text without its password and query (a
 // presigned URL's query holds a signature and a session token).
 func Redact(u *url.URL) string {
 	r := *u
