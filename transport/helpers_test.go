@@ -175,9 +175,24 @@ type tinyproxyOptions struct {
 	User, Pass   string   // BasicAuth, if User is not empty
 }
 
-// startTinyproxy starts tinyproxy on a free port of 127.0.0.1 and returns
-// its address.
-func startTinyproxy(t *testing.T, o tinyproxyOptions) string {
+// tinyproxy is a running tinyproxy.
+type tinyproxy struct {
+	Addr    string // 127.0.0.1:port
+	logPath string
+}
+
+// connects returns how many CONNECT requests to target tinyproxy logged.
+func (p *tinyproxy) connects(t *testing.T, target string) int {
+	t.Helper()
+	b, err := os.ReadFile(p.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), "CONNECT "+target+" ")
+}
+
+// startTinyproxy starts tinyproxy on a free port of 127.0.0.1.
+func startTinyproxy(t *testing.T, o tinyproxyOptions) *tinyproxy {
 	t.Helper()
 	path := needTool(t, "tinyproxy", "tinyproxy-bin")
 	dir := t.TempDir()
@@ -210,11 +225,11 @@ func startTinyproxy(t *testing.T, o tinyproxyOptions) string {
 			secrets = append(secrets, o.Pass)
 		}
 		if _, lastErr = start(t, addr, secrets, path, "-d", "-c", confPath); lastErr == nil {
-			return addr
+			return &tinyproxy{Addr: addr, logPath: filepath.Join(dir, "tinyproxy.log")}
 		}
 	}
 	t.Fatalf("tinyproxy did not start: %v", lastErr)
-	return ""
+	return nil
 }
 
 // startMicrosocks starts microsocks on a free port of 127.0.0.1, with
