@@ -126,6 +126,13 @@ func (k onlySigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]
 // the client to Mosquitto, with TLS 1.3 and 1.2, EC and RSA; a signer
 // that is not the certificate's key is refused by Config.
 func TestSignerKey(t *testing.T) {
+	t.Run("mismatch", func(t *testing.T) {
+		leaf := certtest.NewCA(t, "Tern CA").Client(t, "a")
+		_, err := (&transport.TLSOptions{CertPEM: leaf.CertPEM, Key: onlySigner{certtest.NewKey(t, "ec")}}).Config()
+		if err == nil || !strings.Contains(err.Error(), "public key") {
+			t.Fatalf("Config with another key: %v", err)
+		}
+	})
 	ca := certtest.NewCA(t, "Tern mTLS CA")
 	broker := mosquittoTLS(t, ca, true)
 	for _, kind := range []string{"ec", "rsa"} {
@@ -140,13 +147,6 @@ func TestSignerKey(t *testing.T) {
 			})
 		}
 	}
-	t.Run("mismatch", func(t *testing.T) {
-		leaf := ca.Client(t, "a")
-		_, err := (&transport.TLSOptions{CertPEM: leaf.CertPEM, Key: onlySigner{certtest.NewKey(t, "ec")}}).Config()
-		if err == nil || !strings.Contains(err.Error(), "public key") {
-			t.Fatalf("Config with another key: %v", err)
-		}
-	})
 }
 
 // TestTLSOptionsFiles: the certificate and key as files and as PEM; the
@@ -156,7 +156,6 @@ func TestTLSOptionsFiles(t *testing.T) {
 	ca := certtest.NewCA(t, "Tern mTLS CA")
 	other := certtest.NewCA(t, "another CA")
 	third := certtest.NewCA(t, "a third CA")
-	broker := mosquittoTLS(t, ca, true)
 	dir := t.TempDir()
 	leaf := ca.Client(t, "files")
 	certFile := certtest.Write(t, dir, "cert.pem", leaf.CertPEM)
@@ -164,6 +163,7 @@ func TestTLSOptionsFiles(t *testing.T) {
 	bothCAs := certtest.Write(t, dir, "cas.pem", append(append([]byte(nil), other.CertPEM...), ca.CertPEM...))
 
 	t.Run("files", func(t *testing.T) {
+		broker := mosquittoTLS(t, ca, true)
 		cfg, err := (&transport.TLSOptions{CertFile: certFile, KeyFile: keyFile, CAFile: bothCAs}).Config()
 		if err != nil {
 			t.Fatal(err)
@@ -174,6 +174,7 @@ func TestTLSOptionsFiles(t *testing.T) {
 		roundTrip(t, mqtt.Config{Broker: broker, TLSConfig: cfg})
 	})
 	t.Run("PEM and pool", func(t *testing.T) {
+		broker := mosquittoTLS(t, ca, true)
 		cfg, err := (&transport.TLSOptions{CertPEM: leaf.CertPEM, KeyPEM: leaf.KeyPEM, CAPEM: third.CertPEM, CAPool: ca.Pool()}).Config()
 		if err != nil {
 			t.Fatal(err)
@@ -190,6 +191,7 @@ func TestTLSOptionsFiles(t *testing.T) {
 		}
 	})
 	t.Run("wrong roots", func(t *testing.T) {
+		broker := mosquittoTLS(t, ca, true)
 		cfg, err := (&transport.TLSOptions{CertFile: certFile, KeyFile: keyFile, CAPEM: other.CertPEM}).Config()
 		if err != nil {
 			t.Fatal(err)

@@ -109,7 +109,17 @@ func MochiWebSocket(t testing.TB, tlsConfig *tls.Config) *Broker {
 	if err := s.Serve(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		// Mochi waits for its WebSocket connections to end, and it cannot
+		// end one that has not sent CONNECT: fail rather than hang.
+		done := make(chan struct{})
+		go func() { s.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("mochi did not stop in 10 seconds: a WebSocket connection that sent no CONNECT is still open")
+		}
+	})
 	// The listener binds in the background: wait until it accepts.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
