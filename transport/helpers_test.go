@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -317,4 +318,59 @@ func noSecret(t *testing.T, err error, secrets ...string) {
 			t.Errorf("the error holds the secret %q: %s", s, text)
 		}
 	}
+}
+
+// conns keeps the connections and goroutines of a test's own servers, and
+// closes and waits for them when the test ends.
+type conns struct {
+	mu sync.Mutex
+	cs []io.Closer
+	wg sync.WaitGroup
+}
+
+func newConns(t *testing.T) *conns {
+	s := &conns{}
+	t.Cleanup(func() {
+		s.mu.Lock()
+		for _, c := range s.cs {
+			c.Close()
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+	})
+	return s
+}
+
+// add keeps cs to close at the end.
+func (s *conns) add(cs ...io.Closer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cs = append(s.cs, cs...)
+}
+
+// goFunc runs f in a goroutine that the end of the test waits for.
+func (s *conns) goFunc(f func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+}
+
+// acceptAll accepts connections on ln, keeps them, and hands each to
+// serve (if not nil) in a goroutine of its own.
+func (s *conns) acceptAll(ln net.Listener, serve func(net.Conn)) {
+	s.add(ln)
+	s.goFunc(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.add(c)
+			if serve != nil {
+				s.goFunc(func() { serve(c) })
+			}
+		}
+	})
 }

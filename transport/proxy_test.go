@@ -1,14 +1,17 @@
 package transport_test
 
 import (
+	"bufio"
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
-	"sync"
 	"testing"
+	"time"
 
 	"github.com/ternmq/mqtt"
 	"github.com/ternmq/mqtt/internal/brokertest"
@@ -47,39 +50,18 @@ func tlsTerminator(t *testing.T, ca *certtest.CA, backend string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
+	cs := newConns(t)
+	cs.acceptAll(ln, func(c net.Conn) {
+		b, err := net.Dial("tcp", backend)
+		if err != nil {
 			c.Close()
+			return
 		}
-		mu.Unlock()
-		wg.Wait()
+		cs.add(b)
+		cs.goFunc(func() { io.Copy(b, c); b.Close() })
+		io.Copy(c, b)
+		c.Close()
 	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			b, err := net.Dial("tcp", backend)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			mu.Lock()
-			conns = append(conns, c, b)
-			mu.Unlock()
-			wg.Add(2)
-			go func() { defer wg.Done(); io.Copy(b, c); b.Close() }()
-			go func() { defer wg.Done(); io.Copy(c, b); c.Close() }()
-		}
-	}()
 	return ln.Addr().String()
 }
 
@@ -244,4 +226,90 @@ func TestProxyScheme(t *testing.T) {
 	if !strings.Contains(err.Error(), `"ftp"`) {
 		t.Fatalf("Dial: %v, want the scheme named", err)
 	}
+}
+
+// TestHTTPConnectEarlyBytes: when the proxy's answer to CONNECT and the
+// target's first bytes arrive together, none of them is lost. The target
+// here speaks first (as an SSH server would); the proxy, a few lines of
+// Go, sends its 200 with them in one write.
+func TestHTTPConnectEarlyBytes(t *testing.T) {
+	cs := newConns(t)
+	target, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs.acceptAll(target, func(c net.Conn) {
+		c.Write([]byte("hello from the target\n"))
+		io.Copy(c, c) // then echo
+	})
+	proxy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs.acceptAll(proxy, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil || req.Method != http.MethodConnect || req.Host != target.Addr().String() {
+			c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+			return
+		}
+		b, err := net.Dial("tcp", req.Host)
+		if err != nil {
+			return
+		}
+		cs.add(b)
+		first := make([]byte, 64)
+		n, _ := b.Read(first)
+		c.Write(append([]byte("HTTP/1.1 200 Connection established\r\n\r\n"), first[:n]...))
+		cs.goFunc(func() { io.Copy(b, br) })
+		io.Copy(c, b)
+	})
+	d := &transport.Dialer{Proxy: transport.ProxyURL(mustURL(t, "http://"+proxy.Addr().String()))}
+	nc, err := d.Dial(ctxT(t), mustURL(t, "tcp://"+target.Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(nc)
+	line, err := r.ReadString('\n')
+	if err != nil || line != "hello from the target\n" {
+		t.Fatalf("read %q, %v", line, err)
+	}
+	if _, err := nc.Write([]byte("echo\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := r.ReadString('\n'); err != nil || line != "echo\n" {
+		t.Fatalf("read %q, %v", line, err)
+	}
+}
+
+// TestProxySilent: a proxy that accepts and never answers holds a dial no
+// longer than its context, for HTTP CONNECT, TLS to the proxy and SOCKS5.
+func TestProxySilent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newConns(t).acceptAll(ln, nil)
+	for _, scheme := range []string{"http", "https", "socks5"} {
+		t.Run(scheme, func(t *testing.T) {
+			d := &transport.Dialer{Proxy: transport.ProxyURL(mustURL(t, scheme+"://u:pw@"+ln.Addr().String()))}
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, err := d.Dial(ctx, mustURL(t, "mqtt://127.0.0.1:1883"))
+			if !errors.Is(err, context.DeadlineExceeded) && !isTimeout(err) {
+				t.Errorf("Dial: %v, want the context's deadline", err)
+			}
+			if el := time.Since(start); el > 5*time.Second {
+				t.Errorf("Dial returned after %v", el)
+			}
+		})
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
