@@ -129,7 +129,7 @@ func (d *Dialer) Dial(ctx context.Context, u *url.URL) (net.Conn, error) {
 		return nil, fmt.Errorf("%w: %q", ErrScheme, u.Scheme)
 	}
 	if u.Hostname() == "" {
-		return nil, fmt.Errorf("transport: %s has no host", u.Redacted())
+		return nil, fmt.Errorf("transport: %s has no host", Redact(u))
 	}
 	nc, err := d.dialTCP(ctx, u, hostPort(u, port))
 	if err != nil || !IsTLS(u.Scheme) {
@@ -144,7 +144,7 @@ func (d *Dialer) dialTCP(ctx context.Context, u *url.URL, addr string) (net.Conn
 	if d.Proxy != nil {
 		p, err := d.Proxy(u)
 		if err != nil {
-			return nil, fmt.Errorf("transport: proxy for %s: %w", u.Redacted(), err)
+			return nil, fmt.Errorf("transport: proxy for %s: %w", Redact(u), err)
 		}
 		if p != nil {
 			return d.dialProxy(ctx, p, addr)

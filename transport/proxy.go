@@ -114,6 +114,9 @@ func noProxy(list, host, port string) bool {
 			}
 			continue
 		}
+		if ip != nil {
+			continue // an address matches addresses and blocks only
+		}
 		e = strings.TrimPrefix(strings.TrimSuffix(e, "."), "*")
 		e = strings.TrimPrefix(e, ".")
 		if host == e || strings.HasSuffix(host, "."+e) {

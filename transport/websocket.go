@@ -16,7 +16,7 @@ import (
 // as a net.Conn carrying binary messages.
 func (d *Dialer) dialWebSocket(ctx context.Context, u *url.URL) (net.Conn, error) {
 	if u.Hostname() == "" {
-		return nil, fmt.Errorf("transport: %s has no host", u.Redacted())
+		return nil, fmt.Errorf("transport: %s has no host", Redact(u))
 	}
 	port := DefaultPort(u.Scheme)
 	addr := hostPort(u, port)
@@ -55,7 +55,11 @@ func (d *Dialer) dialWebSocket(ctx context.Context, u *url.URL) (net.Conn, error
 		protos = []string{"mqtt"}
 	}
 	c, resp, err := websocket.Dial(ctx, hu.String(), &websocket.DialOptions{
-		HTTPClient:   &http.Client{Transport: tr},
+		// A redirect is not followed: the connection is dialled to u's
+		// host, whatever the Location says; the 3xx is the error.
+		HTTPClient: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}},
 		HTTPHeader:   d.WebSocket.Header,
 		Subprotocols: protos,
 	})

@@ -5,6 +5,7 @@ package brokertest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/listeners"
 )
 
 // Broker is a running broker.
@@ -64,6 +66,83 @@ func StartMochi(hooks ...mochi.Hook) (*Broker, func(), error) {
 		s.Close()
 		return nil, nil, err
 	}
+	return &Broker{Name: "mochi", URL: "mqtt://" + ln.Addr().String()}, serveMochi(s, ln), nil
+}
+
+// MochiOn starts an in-process Mochi broker, as Mochi does, that serves
+// the connections ln accepts (a unix socket, an IPv6 address), and stops
+// it and closes ln when the test ends. Its URL is unix://path for a unix
+// socket, mqtt://host:port otherwise.
+func MochiOn(t testing.TB, ln net.Listener) *Broker {
+	t.Helper()
+	s := mochi.New(&mochi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Serve(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(serveMochi(s, ln))
+	u := "mqtt://" + ln.Addr().String()
+	if ln.Addr().Network() == "unix" {
+		u = "unix://" + ln.Addr().String()
+	}
+	return &Broker{Name: "mochi", URL: u}
+}
+
+// MochiWebSocket starts an in-process Mochi broker that lets every client
+// in on a WebSocket listener of a free port of 127.0.0.1, with TLS when
+// tlsConfig is not nil (it must hold the server's certificate), and stops
+// it when the test ends. Its URL is ws://127.0.0.1:port/mqtt or wss://...;
+// Mochi answers on every path.
+func MochiWebSocket(t testing.TB, tlsConfig *tls.Config) *Broker {
+	t.Helper()
+	s := mochi.New(&mochi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	ws := listeners.NewWebsocket(listeners.Config{ID: "ws", Address: addr, TLSConfig: tlsConfig})
+	if err := s.AddListener(ws); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Serve(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Mochi waits for its WebSocket connections to end, and it cannot
+		// end one that has not sent CONNECT: fail rather than hang.
+		done := make(chan struct{})
+		go func() { s.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("mochi did not stop in 10 seconds: a WebSocket connection that sent no CONNECT is still open")
+		}
+	})
+	// The listener binds in the background: wait until it accepts.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mochi's WebSocket listener did not listen on %s: %v", addr, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	scheme := "ws"
+	if tlsConfig != nil {
+		scheme = "wss"
+	}
+	return &Broker{Name: "mochi", URL: scheme + "://" + addr + "/mqtt"}
+}
+
+// serveMochi serves the connections ln accepts with s, and returns the
+// function that stops both.
+func serveMochi(s *mochi.Server, ln net.Listener) func() {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -80,12 +159,11 @@ func StartMochi(hooks ...mochi.Hook) (*Broker, func(), error) {
 			}()
 		}
 	}()
-	stop := func() {
+	return func() {
 		ln.Close()
 		s.Close()
 		wg.Wait()
 	}
-	return &Broker{Name: "mochi", URL: "mqtt://" + ln.Addr().String()}, stop, nil
 }
 
 // Mosquitto starts Mosquitto with a temporary configuration: a listener on
@@ -336,6 +414,11 @@ func TLSListener(t testing.TB, cafile, certfile, keyfile string, more ...string)
 	}
 	return append(lines, more...), port
 }
+
+// OrphanProof makes the kernel kill cmd's process when the test binary
+// dies without running its cleanups (a panic, a -timeout), for the tools
+// (proxies) a test starts itself. It does nothing where the kernel cannot.
+func OrphanProof(cmd *exec.Cmd) { orphanProof(cmd) }
 
 // FreePort returns a port of 127.0.0.1 that was free a moment ago.
 func FreePort(t testing.TB) int { return freePort(t) }
