@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -185,8 +184,8 @@ func TestTLSVersionsAndCiphers(t *testing.T) {
 	b := brokertest.Mochi(t)
 	cert := []tls.Certificate{ca.Server(t).TLSCertificate()}
 	front := func(minV, maxV uint16) string {
-		f := newTLSFront(t, &tls.Config{Certificates: cert, MinVersion: minV, MaxVersion: maxV}, b.URL)
-		return "mqtts://" + f.addr
+		f := brokertest.TLSFront(t, &tls.Config{Certificates: cert, MinVersion: minV, MaxVersion: maxV}, b.URL)
+		return "mqtts://" + f.Addr
 	}
 	upTo12 := front(tls.VersionTLS12, tls.VersionTLS12)
 	roundTrip(t, dial(t, Config{Broker: upTo12, TLSConfig: &tls.Config{RootCAs: pool}}))
@@ -196,67 +195,14 @@ func TestTLSVersionsAndCiphers(t *testing.T) {
 	dialErr(t, Config{Broker: upTo11, TLSConfig: &tls.Config{RootCAs: pool}})
 }
 
-// tlsFront is a TLS server, with the handshakes it saw, that hands each
-// connection's plain stream to a broker: to see what a client sends in its
-// ClientHello (SNI, ALPN), which Mosquitto does not show.
-type tlsFront struct {
-	addr   string
-	mu     sync.Mutex
-	hellos []*tls.ClientHelloInfo
-}
-
-func newTLSFront(t *testing.T, cfg *tls.Config, broker string) *tlsFront {
+// lastHello returns the last ClientHello f saw.
+func lastHello(t *testing.T, f *brokertest.Front) *tls.ClientHelloInfo {
 	t.Helper()
-	f := &tlsFront{}
-	cfg = cfg.Clone()
-	cfg.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
-		f.mu.Lock()
-		f.hellos = append(f.hellos, h)
-		f.mu.Unlock()
-		return nil, nil
-	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.addr = ln.Addr().String()
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				if c.(*tls.Conn).Handshake() != nil {
-					return
-				}
-				bc, err := net.Dial("tcp", strings.TrimPrefix(broker, "mqtt://"))
-				if err != nil {
-					return
-				}
-				defer bc.Close()
-				go func() { io.Copy(bc, c); bc.Close() }()
-				io.Copy(c, bc)
-			}()
-		}
-	}()
-	return f
-}
-
-func (f *tlsFront) lastHello(t *testing.T) *tls.ClientHelloInfo {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.hellos) == 0 {
+	h := f.Hellos()
+	if len(h) == 0 {
 		t.Fatal("no ClientHello seen")
 	}
-	return f.hellos[len(f.hellos)-1]
+	return h[len(h)-1]
 }
 
 // TestTLSSNIAndALPN: the server sees the URL's host as SNI, or
@@ -269,20 +215,20 @@ func TestTLSSNIAndALPN(t *testing.T) {
 	srv := ca.Issue(t, certtest.Spec{CommonName: "localhost", DNSNames: []string{"localhost", "broker.example"},
 		IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
 	b := brokertest.Mochi(t)
-	f := newTLSFront(t, &tls.Config{Certificates: []tls.Certificate{srv.TLSCertificate()}, NextProtos: []string{"x-amzn-mqtt-ca", "mqtt"}}, b.URL)
-	_, port, _ := net.SplitHostPort(f.addr)
+	f := brokertest.TLSFront(t, &tls.Config{Certificates: []tls.Certificate{srv.TLSCertificate()}, NextProtos: []string{"x-amzn-mqtt-ca", "mqtt"}}, b.URL)
+	_, port, _ := net.SplitHostPort(f.Addr)
 
 	roundTrip(t, dial(t, Config{Broker: "mqtts://localhost:" + port, TLSConfig: &tls.Config{RootCAs: ca.Pool()}}))
-	if h := f.lastHello(t); h.ServerName != "localhost" || len(h.SupportedProtos) != 0 {
+	if h := lastHello(t, f); h.ServerName != "localhost" || len(h.SupportedProtos) != 0 {
 		t.Fatalf("SNI %q ALPN %q; want localhost and none", h.ServerName, h.SupportedProtos)
 	}
 	roundTrip(t, dial(t, Config{Broker: "mqtts://127.0.0.1:" + port, TLSConfig: &tls.Config{RootCAs: ca.Pool(),
 		ServerName: "broker.example", NextProtos: []string{"x-amzn-mqtt-ca"}}}))
-	if h := f.lastHello(t); h.ServerName != "broker.example" || strings.Join(h.SupportedProtos, ",") != "x-amzn-mqtt-ca" {
+	if h := lastHello(t, f); h.ServerName != "broker.example" || strings.Join(h.SupportedProtos, ",") != "x-amzn-mqtt-ca" {
 		t.Fatalf("SNI %q ALPN %q; want broker.example and x-amzn-mqtt-ca", h.ServerName, h.SupportedProtos)
 	}
 	roundTrip(t, dial(t, Config{Broker: "mqtts://127.0.0.1:" + port, TLSConfig: &tls.Config{RootCAs: ca.Pool()}}))
-	if h := f.lastHello(t); h.ServerName != "" {
+	if h := lastHello(t, f); h.ServerName != "" {
 		t.Fatalf("SNI %q sent for an IP address", h.ServerName)
 	}
 }

@@ -5,11 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -183,7 +180,7 @@ func TestX509(t *testing.T) {
 	dev := &Device{Hub: testHub, DeviceID: "dev-1"}
 	hub := newFakeHub(t, dev)
 	b := brokertest.Mochi(t, hub)
-	front := tlsFront(t, ca, strings.TrimPrefix(b.URL, "mqtt://"))
+	front := tlsFront(t, ca, b.URL)
 
 	for _, tt := range []struct {
 		cn string
@@ -222,11 +219,10 @@ func TestX509(t *testing.T) {
 
 // tlsFront listens for TLS on a free port of 127.0.0.1 with a server
 // certificate from ca, requires a client certificate from ca whose common
-// name is "dev-1", and relays accepted connections to backend.
-func tlsFront(t *testing.T, ca *certtest.CA, backend string) (addr string) {
-	srv := ca.Server(t).TLSCertificate()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
-		Certificates: []tls.Certificate{srv},
+// name is "dev-1", and relays accepted connections to the broker.
+func tlsFront(t *testing.T, ca *certtest.CA, broker string) (addr string) {
+	return brokertest.TLSFront(t, &tls.Config{
+		Certificates: []tls.Certificate{ca.Server(t).TLSCertificate()},
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		ClientCAs:    ca.Pool(),
 		VerifyConnection: func(cs tls.ConnectionState) error {
@@ -235,40 +231,7 @@ func tlsFront(t *testing.T, ca *certtest.CA, backend string) (addr string) {
 			}
 			return nil
 		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				if err := c.(*tls.Conn).Handshake(); err != nil {
-					return
-				}
-				up, err := net.Dial("tcp", backend)
-				if err != nil {
-					return
-				}
-				defer up.Close()
-				done := make(chan struct{}, 2)
-				go func() { io.Copy(up, c); done <- struct{}{} }()
-				go func() { io.Copy(c, up); done <- struct{}{} }()
-				<-done
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	}, broker).Addr
 }
 
 // TestTwinAndMethods: a device gets its twin, reports properties, receives

@@ -152,6 +152,34 @@ func messageSource(l *layered, names ...string) (string, error) {
 	return best, nil
 }
 
+// readPayload returns the message of -m (mode "m"), -f ("f") or -s
+// ("s"); other modes have none here. If ok is false, the command exits
+// with code.
+func (s *session) readPayload(ctx context.Context, mode, message, file string, stdin io.Reader) (payload []byte, code int, ok bool) {
+	switch mode {
+	case "m":
+		return []byte(message), 0, true
+	case "f":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			s.errorf("-f: %v", err)
+			return nil, exitFailure, false
+		}
+		return b, 0, true
+	case "s":
+		b, err := readAll(ctx, stdin)
+		if ctx.Err() != nil {
+			return nil, interruptedCode(ctx), false
+		}
+		if err != nil {
+			s.errorf("reading standard input: %v", err)
+			return nil, exitFailure, false
+		}
+		return b, 0, true
+	}
+	return nil, 0, true
+}
+
 // runPub is tern pub.
 func runPub(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o, code, ok := parsePub(args, os.Getenv, stdout, stderr)
@@ -159,27 +187,9 @@ func runPub(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return code
 	}
 	s := &session{cmd: "pub", o: &o.clientOptions, stderr: stderr}
-	var payload []byte
-	switch o.mode {
-	case "m":
-		payload = []byte(o.message)
-	case "f":
-		b, err := os.ReadFile(o.file)
-		if err != nil {
-			s.errorf("-f: %v", err)
-			return exitFailure
-		}
-		payload = b
-	case "s":
-		b, err := readAll(ctx, stdin)
-		if ctx.Err() != nil {
-			return interruptedCode(ctx)
-		}
-		if err != nil {
-			s.errorf("reading standard input: %v", err)
-			return exitFailure
-		}
-		payload = b
+	payload, code, ok := s.readPayload(ctx, o.mode, o.message, o.file, stdin)
+	if !ok {
+		return code
 	}
 	if code, ok := s.connect(ctx, os.Getenv, false); !ok {
 		return code

@@ -153,27 +153,9 @@ func runRR(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return code
 	}
 	s := &session{cmd: "rr", o: &o.clientOptions, stderr: stderr}
-	var payload []byte
-	switch o.mode {
-	case "m":
-		payload = []byte(o.message)
-	case "f":
-		b, err := os.ReadFile(o.file)
-		if err != nil {
-			s.errorf("-f: %v", err)
-			return exitFailure
-		}
-		payload = b
-	case "s":
-		b, err := readAll(ctx, stdin)
-		if ctx.Err() != nil {
-			return interruptedCode(ctx)
-		}
-		if err != nil {
-			s.errorf("reading standard input: %v", err)
-			return exitFailure
-		}
-		payload = b
+	payload, code, ok := s.readPayload(ctx, o.mode, o.message, o.file, stdin)
+	if !ok {
+		return code
 	}
 	req := &mqtt.Message{Topic: o.topic, Payload: payload, QoS: mqtt.QoS(o.qos), Properties: o.p.publish}
 	req.Properties.ResponseTopic = o.responseTopic
