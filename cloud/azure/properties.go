@@ -3,7 +3,9 @@ package azure
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // System properties a device may set on a telemetry message, and that
@@ -109,9 +111,19 @@ func parseProperties(bag string) (Properties, error) {
 
 // clip shortens s for an error message.
 func clip(s string) string {
-	const max = 64
-	if len(s) > max {
-		return s[:max] + "..."
+	const max = 64 // bytes of the quoted text, as %q prints it
+	w := 0
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			w += 4 // \xNN
+		} else {
+			w += len(strconv.QuoteRune(r)) - 2
+		}
+		if w > max {
+			return s[:i] + "..."
+		}
+		i += size
 	}
 	return s
 }
