@@ -20,6 +20,8 @@ import (
 type Client struct {
 	s    *settings
 	disp *dispatcher
+	// notifies holds the functions of Notify, with a lock of its own.
+	notifies notify
 
 	mu sync.Mutex // guards the fields below
 	cn *conn      // the connection; nil once it ended

@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"slices"
 	"sync"
 )
 
@@ -167,6 +168,9 @@ func (d *dispatcher) run() {
 				if f := d.c.s.OnEvent; f != nil {
 					f(*it.event)
 				}
+				for _, f := range d.c.notifiers() {
+					f(*it.event)
+				}
 			case !stopping:
 				d.handle(it)
 			}
@@ -192,9 +196,64 @@ func (d *dispatcher) handle(it delivery) {
 	c.delivered(it.cn, it.msg)
 }
 
-// event queues an event for Config.OnEvent.
+// event queues an event for Config.OnEvent and the Notify functions.
 func (c *Client) event(e Event) {
-	if c.s.OnEvent != nil {
-		c.disp.deliver(delivery{event: &e})
+	c.disp.deliver(delivery{event: &e})
+}
+
+// notify is the set of functions Notify registered.
+type notify struct {
+	mu   sync.Mutex
+	next int
+	fs   map[int]func(Event)
+	list []func(Event) // fs in registration order; rebuilt on change
+}
+
+// Notify registers f to receive the client's events, as Config.OnEvent
+// does: on the dispatcher goroutine, in order with message deliveries,
+// after OnEvent. It returns the function that deregisters f; once that has
+// returned, f is called at most once more (with an event being delivered
+// at that moment). Notify is how a program adds and removes event
+// callbacks after Dial, as a share.Secondary does too.
+func (c *Client) Notify(f func(Event)) (stop func()) {
+	n := &c.notifies
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.fs == nil {
+		n.fs = make(map[int]func(Event))
 	}
+	id := n.next
+	n.next++
+	n.fs[id] = f
+	n.rebuild()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			n.mu.Lock()
+			delete(n.fs, id)
+			n.rebuild()
+			n.mu.Unlock()
+		})
+	}
+}
+
+// rebuild remakes list from fs, in registration order. n.mu is held.
+func (n *notify) rebuild() {
+	ids := make([]int, 0, len(n.fs))
+	for id := range n.fs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	list := make([]func(Event), len(ids))
+	for i, id := range ids {
+		list[i] = n.fs[id]
+	}
+	n.list = list // a new slice: a snapshot being called is not changed
+}
+
+// notifiers returns the functions registered by Notify.
+func (c *Client) notifiers() []func(Event) {
+	c.notifies.mu.Lock()
+	defer c.notifies.mu.Unlock()
+	return c.notifies.list
 }
