@@ -225,29 +225,37 @@ func (d *Dialer) dialSOCKS5(ctx context.Context, p *url.URL, addr string) (net.C
 		pw, _ := u.Password()
 		auth = &proxy.Auth{User: u.Username(), Password: pw}
 	}
-	if p.Scheme == "socks5" {
-		// socks5: the client resolves the name; socks5h: the proxy does.
-		host, port, _ := net.SplitHostPort(addr)
-		if net.ParseIP(host) == nil {
-			ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
-			if err != nil {
-				return nil, err
-			}
-			if len(ips) == 0 {
-				return nil, fmt.Errorf("transport: no address for %s", host)
-			}
-			addr = net.JoinHostPort(ips[0].IP.String(), port)
-		}
-	}
 	sd, err := proxy.SOCKS5("tcp", hostPort(p, "1080"), auth, d.netDialer())
 	if err != nil {
 		return nil, fmt.Errorf("transport: proxy %s: %w", p.Redacted(), err)
 	}
-	nc, err := sd.(proxy.ContextDialer).DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("transport: proxy %s: %w", p.Redacted(), err)
+	targets := []string{addr}
+	if host, port, _ := net.SplitHostPort(addr); p.Scheme == "socks5" && net.ParseIP(host) == nil {
+		// socks5: the client resolves the name, and tries its addresses
+		// in turn; socks5h: the proxy resolves it.
+		ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+		if err != nil {
+			return nil, fmt.Errorf("transport: proxy %s: %w", p.Redacted(), err)
+		}
+		targets = targets[:0]
+		for _, ip := range ips {
+			targets = append(targets, net.JoinHostPort(ip.IP.String(), port))
+		}
+		if len(targets) == 0 {
+			return nil, fmt.Errorf("transport: no address for %s", host)
+		}
 	}
-	return nc, nil
+	for _, t := range targets {
+		var nc net.Conn
+		nc, err = sd.(proxy.ContextDialer).DialContext(ctx, "tcp", t)
+		if err == nil {
+			return nc, nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, fmt.Errorf("transport: proxy %s: %w", p.Redacted(), err)
 }
 
 // ctxErr returns ctx's error when ctx has ended (the cause of an I/O error
