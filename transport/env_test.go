@@ -208,3 +208,17 @@ func TestProxyFromEnvironmentTinyproxy(t *testing.T) {
 	roundTrip(t, mqtt.Config{Broker: "mqtt://" + strings.Replace(tcpHost, "127.0.0.1", "localhost", 1), Dialer: d})
 	check(t, 2, 1)
 }
+
+// TestProxyFromEnvironmentCGI: in a CGI program (REQUEST_METHOD set),
+// HTTP_PROXY may come from a request's Proxy header, so ws:// ignores it
+// and falls back to ALL_PROXY, as net/http does ("httpoxy").
+func TestProxyFromEnvironmentCGI(t *testing.T) {
+	setProxyEnv(t, map[string]string{"HTTP_PROXY": "http://evil:1", "ALL_PROXY": "socks5h://a:3", "REQUEST_METHOD": "GET"})
+	p, err := transport.ProxyFromEnvironment(mustURL(t, "ws://broker/mqtt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p == nil || p.String() != "socks5h://a:3" {
+		t.Fatalf("proxy %v; want socks5h://a:3", p)
+	}
+}

@@ -36,8 +36,10 @@ func ProxyURL(p *url.URL) func(*url.URL) (*url.URL, error) {
 // by themselves: list them in NO_PROXY. A proxy value without a scheme is
 // taken as http://.
 //
-// The environment is read on every call, so a change applies at the next
-// connection attempt.
+// Upper case wins over lower case, as in net/http; and as there, HTTP_PROXY
+// is ignored in a CGI program (REQUEST_METHOD set), where a request could
+// have set it. The environment is read on every call, so a change applies
+// at the next connection attempt.
 func ProxyFromEnvironment(broker *url.URL) (*url.URL, error) {
 	var names []string
 	switch broker.Scheme {
@@ -52,6 +54,11 @@ func ProxyFromEnvironment(broker *url.URL) (*url.URL, error) {
 	}
 	var val string
 	for _, n := range names {
+		if n == "HTTP_PROXY" && os.Getenv("REQUEST_METHOD") != "" {
+			// Under CGI, HTTP_PROXY may come from a request's Proxy header
+			// ("httpoxy"): net/http ignores it there, and so do we.
+			continue
+		}
 		if val = getenv(n); val != "" {
 			break
 		}
