@@ -3,7 +3,9 @@ package share
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"github.com/ternmq/mqtt/internal/faultproxy"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -163,7 +165,7 @@ func secondary(t *testing.T, path string, cfg mqtt.Config) *Secondary {
 // inbox collects messages.
 type inbox chan *mqtt.Message
 
-func newInbox() inbox                      { return make(inbox, 10000) }
+func newInbox() inbox                    { return make(inbox, 10000) }
 func (in inbox) handler(m *mqtt.Message) { in <- m }
 
 // next returns the next message or fails after d.
@@ -200,3 +202,9 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func writeFile(name, s string) error { return os.WriteFile(name, []byte(s), 0o644) }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+func faultproxyNew(t *testing.T, url string) *faultproxy.Proxy {
+	return faultproxy.New(t, strings.TrimPrefix(url, "mqtt://"))
+}

@@ -28,9 +28,9 @@ type outq struct {
 	mu       sync.Mutex // guards the fields below
 	ctrl     []packet.Packet
 	msgs     []*packet.Publish
-	bytes    int                 // topic and payload bytes of msgs, plus 16 each
+	bytes    int                    // topic and payload bytes of msgs, plus 16 each
 	inflight map[uint16]packet.Type // packet ID -> the ack awaited (PUBACK, PUBREC, PUBCOMP)
-	recvMax  int                 // the secondary's Receive Maximum
+	recvMax  int                    // the secondary's Receive Maximum
 	nextID   uint16
 	closed   bool
 	stats    queueStats

@@ -245,7 +245,10 @@ func (s *Server) serve(ln net.Listener) error {
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
-			if s.ctx.Err() != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
 				return ErrServerClosed
 			}
 			var ne net.Error

@@ -95,7 +95,7 @@ func newSession(srv *Server, nc net.Conn, id uint64) *session {
 		slots: make(chan struct{}, srv.opts.ReceiveMaximum),
 		ops:   make(chan packet.Packet, 16),
 		open:  map[uint16]inState{}, filters: map[string]struct{}{},
-		cred:  cred{PID: -1, UID: -1, GID: -1},
+		cred: cred{PID: -1, UID: -1, GID: -1},
 	}
 	if c, err := peerCred(nc); err == nil {
 		s.cred = c
@@ -488,6 +488,12 @@ func (s *session) writer() {
 			return
 		}
 		if len(batch) == 0 {
+			if bw.Buffered() > 0 {
+				if err := bw.Flush(); err != nil {
+					s.end(fmt.Errorf("share: writing to the secondary: %w", err), noDisconnect)
+					return
+				}
+			}
 			<-s.q.wake
 			continue
 		}
@@ -505,12 +511,6 @@ func (s *session) writer() {
 			}
 		}
 		clear(batch)
-		if len(s.q.wake) == 0 {
-			if err := bw.Flush(); err != nil {
-				s.end(fmt.Errorf("share: writing to the secondary: %w", err), noDisconnect)
-				return
-			}
-		}
 	}
 }
 
