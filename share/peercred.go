@@ -1,0 +1,4 @@
+package share
+
+// cred is a peer's process, user and group IDs.
+type cred struct{ PID, UID, GID int }
