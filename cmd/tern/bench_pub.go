@@ -80,6 +80,7 @@ func (r *benchRun) runPub() *benchReport {
 	expected := r.expected()
 	if o.selfSub {
 		r.awaitReceived(expected)
+		r.settleReceived()
 	}
 	rep := r.report(elapsed)
 	rep.Publish = &benchPubReport{

@@ -29,7 +29,7 @@ type benchReport struct {
 	QoS      *int    `json:"qos,omitempty"`
 	Size     int     `json:"payload_size,omitempty"`
 	Topic    string  `json:"topic,omitempty"`
-	Ended    string  `json:"ended"`           // interrupted, limit, duration, done, no client connected, every connection lost
+	Ended    string  `json:"ended"`           // interrupted, limit, duration, done, no client connected, no subscription granted, every connection lost
 	Elapsed  float64 `json:"elapsed_seconds"` // the time the rates are over
 	Limit    int     `json:"limit,omitempty"`
 	Duration float64 `json:"duration_seconds"` // the limit in time

@@ -18,7 +18,7 @@ import (
 var (
 	errBenchLimit    = errors.New("limit")    // -L reached
 	errBenchDuration = errors.New("duration") // --duration expired
-	errBenchDone     = errors.New("done")     // nothing left to do
+	errBenchNoSub    = errors.New("no subscription granted")
 )
 
 // Time bounds of the end of a run.
@@ -58,7 +58,8 @@ type benchRun struct {
 	publishers          []*benchPublisher // guarded by publishersMu
 	subscribed          atomic.Int64
 	subsByTopic         map[string]int64 // --sub: subscribers of each topic; guarded by publishersMu
-	received, unstamped atomic.Int64
+	arrived, received   atomic.Int64     // messages, before and after their latency is recorded
+	unstamped           atomic.Int64
 	firstRecv, lastRecv atomic.Int64 // Unix nanoseconds
 	latency             histogram
 
@@ -122,7 +123,7 @@ func runBenchKind(ctx context.Context, o *benchOptions, stdout, stderr io.Writer
 	switch {
 	case ctx.Err() != nil:
 		return interruptedCode(ctx)
-	case rep.Connections.Succeeded == 0:
+	case rep.Connections.Succeeded == 0, rep.Ended == "no subscription granted":
 		return exitFailure
 	}
 	return exitOK
@@ -137,6 +138,8 @@ func (r *benchRun) ended() string {
 		return "limit"
 	case errors.Is(cause, errBenchDuration):
 		return "duration"
+	case errors.Is(cause, errBenchNoSub):
+		return "no subscription granted"
 	case r.connected.Load() == 0:
 		return "no client connected"
 	case r.lost.Load() >= r.connected.Load():

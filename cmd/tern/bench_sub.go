@@ -20,8 +20,12 @@ func (r *benchRun) runSub() *benchReport {
 	wg.Wait()
 	if r.subscribed.Load() > 0 {
 		<-r.ctx.Done()
+	} else if r.connected.Load() > 0 {
+		r.stop(errBenchNoSub)
 	}
-	rep := r.report(time.Since(r.start))
+	elapsed := time.Since(r.start)
+	r.settleReceived()
+	rep := r.report(elapsed)
 	rep.Receive = r.receiveReport()
 	return rep
 }
@@ -47,12 +51,15 @@ func (r *benchRun) subscribe(id, filter string) bool {
 }
 
 // onMessage counts a received message and records its latency from the
-// send time in its payload. It runs on each client's dispatcher.
+// send time in its payload. It runs on each client's dispatcher. A
+// message is counted in received once its latency is recorded, so that
+// the report's numbers agree; arrived counts them before, for -L.
 func (r *benchRun) onMessage(m *mqtt.Message) {
 	now := time.Now().UnixNano()
-	n := r.received.Add(1)
-	if r.o.kind == "sub" && r.o.limit > 0 && n > int64(r.o.limit) {
-		return // after the limit: not counted in the report
+	n := r.arrived.Add(1)
+	limited := r.o.kind == "sub" && r.o.limit > 0
+	if limited && n > int64(r.o.limit) {
+		return // after the limit: not counted
 	}
 	r.firstRecv.CompareAndSwap(0, now)
 	for last := r.lastRecv.Load(); now > last && !r.lastRecv.CompareAndSwap(last, now); last = r.lastRecv.Load() {
@@ -62,17 +69,27 @@ func (r *benchRun) onMessage(m *mqtt.Message) {
 	} else {
 		r.unstamped.Add(1)
 	}
-	if r.o.kind == "sub" && n == int64(r.o.limit) {
+	r.received.Add(1)
+	if limited && n == int64(r.o.limit) {
 		r.stop(errBenchLimit)
+	}
+}
+
+// settleReceived waits, a second at most, for the handlers still running
+// to count the messages that arrived.
+func (r *benchRun) settleReceived() {
+	want := r.arrived.Load()
+	if r.o.kind == "sub" && r.o.limit > 0 {
+		want = min(want, int64(r.o.limit))
+	}
+	for deadline := time.Now().Add(time.Second); r.received.Load() < want && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
 	}
 }
 
 // receiveReport is the part of the report about received messages.
 func (r *benchRun) receiveReport() *benchRecvReport {
 	n := r.received.Load()
-	if r.o.kind == "sub" && r.o.limit > 0 {
-		n = min(n, int64(r.o.limit))
-	}
 	rep := &benchRecvReport{Received: n, Unstamped: r.unstamped.Load(), Latency: r.latency.stats()}
 	if first, last := r.firstRecv.Load(), r.lastRecv.Load(); last > first {
 		rep.Rate = perSecond(n, time.Duration(last-first))
