@@ -150,7 +150,8 @@ const benchUsageTail = `
 the command, a random word and the number, as tern-pub-3fa2-1).
 
 A run is bounded: at most 10000 clients, and --duration 10s unless -L is
-given (then 10m at most). Ctrl-C ends it early and still prints the report.
+given (then 10m at most; conn: the time to connect them all, --hold and
+30s). Ctrl-C ends it early and still prints the report.
 
 --json writes the report as one JSON object on standard output (the text
 report then goes to standard error, unless --quiet). Durations are in
@@ -163,7 +164,8 @@ file and TERN_* variables of tern pub give the connection flags (-h, -p,
 things here, are skipped.
 
 Exit status: 0 when the run ends (failures are in the report); 1 when no
-client could connect; 2 for bad flags; 130 on Ctrl-C.
+client could connect (or, for sub, subscribe); 2 for bad flags; 130 on
+Ctrl-C.
 `
 
 // benchConnFlags defines the flags that say where and how to connect:
@@ -189,7 +191,7 @@ func benchFlags(o *benchOptions, kind string) *flagSet {
 	f.intVar(&o.clients, "c,count", 10, "the number of `clients` (at most 10000)")
 	f.intVar(&o.startNumber, "n,start-number", 0, "number the clients from `N`+1 (for %i and the client IDs)")
 	f.stringVar(&o.interval, "i,interval", "10", "wait this long between connections: `ms`, or a duration as 1s")
-	f.stringVar(&o.connRate, "conn-rate", "", "connect this many clients a `second` (instead of -i)")
+	f.stringVar(&o.connRate, "conn-rate", "", "connect `N` clients a second (instead of -i)")
 	f.stringVar(&o.prefix, "prefix", "", "the client IDs' `prefix`, followed by the client's number")
 	if kind == "pub" || kind == "sub" {
 		f.stringVar(&o.topic, "t,topic", "bench/%i", "the topic `template`: %i the client's number, %c its client ID, %u the user name")
@@ -202,14 +204,18 @@ func benchFlags(o *benchOptions, kind string) *flagSet {
 	if kind == "pub" {
 		f.intVar(&o.size, "s,size", 256, "the payload's size in `bytes` (12 at least: the send time)")
 		f.stringVar(&o.msgInterval, "I,interval-of-msg", "1000", "each client publishes every `ms` (or a duration; 0: as fast as acknowledgements come)")
-		f.stringVar(&o.rate, "rate", "", "publish this many `messages` a second in all (instead of -I)")
+		f.stringVar(&o.rate, "rate", "", "publish `N` messages a second in all clients (instead of -I)")
 		f.boolVar(&o.retain, "r,retain", "publish retained messages")
-		f.boolVar(&o.selfSub, "sub", "also subscribe to each publisher's topic, and measure publish → receive latency")
+		f.boolVar(&o.selfSub, "sub", "connect a subscriber to each publisher's topic first, and measure publish → receive latency")
 	}
 	if kind == "conn" {
-		f.durationVar(&o.hold, "hold", 0, "keep the clients connected this `long` once all have connected")
+		f.durationVar(&o.hold, "hold", 0, "keep the clients connected this `time` once all have connected")
 	}
-	f.durationVar(&o.duration, "duration", 0, "end the run after this `long` (default 10s; with -L, 10m at most)")
+	durationHelp := "end the run after this `time` (default 10s; with -L, 10m)"
+	if kind == "conn" {
+		durationHelp = "end the run after this `time` (default: -c × -i, --hold and 30s)"
+	}
+	f.durationVar(&o.duration, "duration", 0, durationHelp)
 	f.boolVar(&o.jsonOut, "json", "write the report as one JSON object")
 	f.boolVar(&o.quiet, "quiet", "print no progress line (and, with --json, no text report)")
 	f.boolVar(&o.ssl, "S,ssl", "connect with TLS (mqtts://, port 8883)")

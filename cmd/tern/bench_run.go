@@ -25,7 +25,7 @@ var (
 const (
 	benchDrain      = 5 * time.Second // for the completions of publishes in flight
 	benchDrainShort = time.Second     // the same, after Ctrl-C
-	benchDisconnect = 2 * time.Second // for each client's DISCONNECT
+	benchDisconnect = 5 * time.Second // for the DISCONNECTs of all clients
 )
 
 // benchRun is one run of tern bench: the clients, the counters every
@@ -258,12 +258,14 @@ func (r *benchRun) waitOrStop(wg *sync.WaitGroup) {
 }
 
 // disconnectAll disconnects every connected client, a few hundred at a
-// time, each within benchDisconnect.
+// time, all within benchDisconnect; then closes them.
 func (r *benchRun) disconnectAll() {
 	r.ending.Store(true)
 	r.mu.Lock()
 	clients := r.clients
 	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), benchDisconnect)
+	defer cancel()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 256)
 	for _, c := range clients {
@@ -272,8 +274,6 @@ func (r *benchRun) disconnectAll() {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			ctx, cancel := context.WithTimeout(context.Background(), benchDisconnect)
-			defer cancel()
 			c.Disconnect(ctx)
 			c.Close()
 		}()

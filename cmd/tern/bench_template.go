@@ -71,14 +71,3 @@ func (t *topicTemplate) expand(n int, id, username string) string {
 	}
 	return b.String()
 }
-
-// perClient reports whether the template gives each client its own topic
-// (it has %i or %c).
-func (t *topicTemplate) perClient() bool {
-	for _, p := range t.parts {
-		if p.verb == 'i' || p.verb == 'c' {
-			return true
-		}
-	}
-	return false
-}

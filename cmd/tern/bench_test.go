@@ -327,7 +327,7 @@ func TestBenchFlags(t *testing.T) {
 		{[]string{"bench", "pub", "--help"}, 0, "-I, --interval-of-msg ms", ""},
 		{[]string{"help", "bench"}, 0, "tern bench conn", ""},
 		{[]string{"bench", "sub", "-h"}, 2, "", "-h needs the broker's host name"},
-		{[]string{"bench", "conn", "--help"}, 0, "--hold long", ""},
+		{[]string{"bench", "conn", "--help"}, 0, "--hold time", ""},
 		{[]string{"bench", "nope"}, 2, "", `unknown kind "nope"`},
 		{[]string{"bench", "pub", "-c", "0"}, 2, "", "give 1 to 10000 clients"},
 		{[]string{"bench", "conn", "-c", "10001"}, 2, "", "give 1 to 10000 clients"},
