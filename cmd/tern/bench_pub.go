@@ -113,8 +113,10 @@ func (r *benchRun) publisher(n int) {
 	r.publishers = append(r.publishers, p)
 	r.publishersMu.Unlock()
 	// The window of publishes awaiting completion, per client: the
-	// clients share about 100,000, each having 10 to benchWindow.
+	// clients share about 100,000 messages (each having 10 to
+	// benchWindow) and 256 MiB of payloads (each having one at least).
 	window := min(max(100000/r.o.clients, 10), benchWindow)
+	window = min(window, max((256<<20)/(r.o.size*r.o.clients), 1))
 	pending := make(chan benchPending, window-1)
 	collected := make(chan struct{})
 	go func() {
