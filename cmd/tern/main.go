@@ -3,6 +3,7 @@
 //	tern pub     publish messages (mosquitto_pub's flags)
 //	tern sub     subscribe and print messages (mosquitto_sub's flags)
 //	tern rr      request and response over MQTT 5.0 (mosquitto_rr's flags)
+//	tern bench   load a broker with many clients (emqtt-bench's flags)
 //	tern demo    the seed application: a button that publishes, an LED that subscribes
 //
 // Run "tern --help" for the commands, and "tern COMMAND --help" for one
@@ -83,12 +84,13 @@ var commands = []command{
 	{"pub", "publish messages, with mosquitto_pub's flags", runPub},
 	{"sub", "subscribe and print the messages that arrive, with mosquitto_sub's flags", runSub},
 	{"rr", "send a request and print the response (MQTT 5.0), with mosquitto_rr's flags", runRR},
+	{"bench", "load a broker with many clients (pub, sub, conn), in the manner of emqtt-bench", runBench},
 	{"demo", "the seed application: a button that publishes, an LED that subscribes", runDemo},
 }
 
 // planned are the subcommands of the CLI issue not written yet; naming one
 // gets a message saying so rather than "unknown command".
-var planned = []string{"bench"}
+var planned []string
 
 const mainUsage = `tern is the command line of Tern, an MQTT client for Go.
 
@@ -113,6 +115,10 @@ Examples:
 
   # Ask a service, wait 5 seconds at most for its answer (exit 27 if none).
   tern rr -t svc/time -e replies/me -m now -W 5
+
+  # 10 publishers, 10 messages a second each, for 10 seconds, with as
+  # many subscribers: throughput and publish → receive latency.
+  tern bench pub -c 10 -I 100 -q 1 --sub
 
   # The seed demo, with its own in-process broker: press Enter or space
   # to toggle the LED, q to quit.

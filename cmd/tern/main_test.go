@@ -29,7 +29,7 @@ func TestCommandLine(t *testing.T) {
 		}, nil},
 		{[]string{"demo", "-h"}, 0, []string{"Usage: tern demo"}, nil},
 		{[]string{"bogus"}, 2, nil, []string{`unknown command "bogus"`, "demo", "tern --help"}},
-		{[]string{"bench"}, 2, nil, []string{`"bench" is not written yet`}},
+		{[]string{"bench"}, 2, nil, []string{"Usage: tern bench {pub | sub | conn}"}},
 		{[]string{"-v"}, 2, nil, []string{"flags go after the command"}},
 		{[]string{"demo", "--nope"}, 2, nil, []string{"flag provided but not defined: -nope", "tern demo --help"}},
 		{[]string{"demo", "extra"}, 2, nil, []string{`unexpected argument "extra"`}},
