@@ -181,3 +181,40 @@ func TestDemoInTerminal(t *testing.T) {
 		}
 	}
 }
+
+// In a terminal, with the broker killed under it, the demo shows each
+// reconnection attempt and the status line says so; when the broker is
+// back it reconnects and the button works again.
+func TestDemoInTerminalReconnects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and drives it in tmux")
+	}
+	b, err := startBroker("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := newTmux(t)
+	bin := buildTern(t)
+	script := fmt.Sprintf("'%s' demo --broker %s --retry-interval 100ms --retries 0; echo \"exit=$?\"", bin, b.URL)
+	tm.must("new-session", "-d", "-s", "demo", "-x", "100", "-y", "30", "sh", "-c", script,
+		";", "set-option", "-t", "demo", "remain-on-exit", "on")
+	defer tm.run("kill-session", "-t", "demo")
+	tm.waitStatus(`^LED \[ off \]  connected`)
+
+	b.Stop()
+	tm.waitFor(`connection lost: `, 1)
+	tm.waitFor(`connecting to mqtt://127\.0\.0\.1:\d+ \(attempt \d+\)`, 2)
+	tm.waitFor(`attempt \d+ failed: .*connection refused`, 2)
+	tm.waitStatus(`^LED \[ off \]  (re)?connecting`)
+
+	b2, err := restartBroker(b.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Stop()
+	tm.waitStatus(`^LED \[ off \]  connected`)
+	tm.must("send-keys", "-t", "demo", "Space")
+	tm.waitFor(`(?m)^LED \[ ON \]$`, 1)
+	tm.must("send-keys", "-t", "demo", "q")
+	tm.waitFor(`(?m)^exit=0$`, 1)
+}
