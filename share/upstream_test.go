@@ -144,7 +144,7 @@ func TestHigherQoS(t *testing.T) {
 	if res, err := s2.Subscribe(ctxT(t), in2.handler, mqtt.Subscription{Filter: "hq/#", QoS: 2}); err != nil || res[0].Code != 2 {
 		t.Fatalf("second secondary's SUBACK %v %v, want QoS 2 granted", res, err)
 	}
-	if n := srv.Holders("", "hq/#"); n != 2 {
+	if n := srv.holders("", "hq/#"); n != 2 {
 		t.Fatalf("holders %d, want 2", n)
 	}
 	pub()
@@ -207,7 +207,7 @@ func TestNamedConnections(t *testing.T) {
 		if m := inS.next(t, 5*time.Second); m.Topic != topic+"/back" || m.QoS != 2 {
 			t.Errorf("%q: secondary got %s QoS %d", c.name, m.Topic, m.QoS)
 		}
-		if n := srv.Holders(c.name, topic+"/back"); n != 1 {
+		if n := srv.holders(c.name, topic+"/back"); n != 1 {
 			t.Errorf("%q: holders %d", c.name, n)
 		}
 	}
