@@ -4,6 +4,7 @@
 //	tern sub     subscribe and print messages (mosquitto_sub's flags)
 //	tern rr      request and response over MQTT 5.0 (mosquitto_rr's flags)
 //	tern demo    the seed application: a button that publishes, an LED that subscribes
+//	tern share   share one broker connection with other programs on a unix socket
 //
 // Run "tern --help" for the commands, and "tern COMMAND --help" for one
 // command's flags and examples.
@@ -84,6 +85,7 @@ var commands = []command{
 	{"sub", "subscribe and print the messages that arrive, with mosquitto_sub's flags", runSub},
 	{"rr", "send a request and print the response (MQTT 5.0), with mosquitto_rr's flags", runRR},
 	{"demo", "the seed application: a button that publishes, an LED that subscribes", runDemo},
+	{"share", "serve one broker connection to other programs on a unix socket (share serve)", runShare},
 }
 
 // planned are the subcommands of the CLI issue not written yet; naming one
@@ -123,6 +125,10 @@ Examples:
 
   # Two demos on one broker toggle each other's LED.
   tern demo --broker mqtt://localhost:1883
+
+  # One connection to the broker, shared with other programs on a socket.
+  tern share serve --socket /tmp/tern.sock -h broker.local
+  tern pub --unix /tmp/tern.sock -u main -t a/b -m hi -q 1
 
 From a clone of the repository, "go run ./cmd/tern demo" needs nothing else
 installed; "tern demo --listen 127.0.0.1:1883" is a broker for tern pub and
