@@ -84,7 +84,12 @@
 // publishes every event, as JSON (EventJSON), on the reserved topic
 // EventsTopic ("$tern/events") to the secondaries of that connection that
 // subscribed to it; filters under "$tern/" are served locally and never
-// sent upstream.
+// sent upstream. A subscription to EventsTopic is answered at once, after
+// its SUBACK, with the connection's current state as a retained message
+// (the latest event, or one made from Client.State), so that a secondary
+// need not wait for the next change to learn whether the broker is
+// reachable; a secondary that reconnects to a restarted primary learns it
+// again.
 //
 // # The secondary: Secondary
 //
@@ -94,7 +99,8 @@
 // events of the primary's upstream connection, decoded from EventsTopic,
 // with errors that errors.Is the same sentinels; the local connection's
 // own events are on Local().Notify. Both *mqtt.Client and *Secondary
-// satisfy Conn.
+// satisfy Conn. Upstream returns the latest upstream event it heard of;
+// Dial waits (briefly) for the primary's answer with the current state.
 //
 // # Security
 //

@@ -133,6 +133,7 @@ func (e remoteError) Unwrap() error { return e.cause }
 func (u *upstream) fanout(e mqtt.Event) {
 	payload := encodeEvent(u.name, e)
 	u.mu.Lock()
+	u.last = payload
 	var ss []*session
 	for s, f := range u.events {
 		if topic.Match(f, EventsTopic) {
@@ -144,4 +145,29 @@ func (u *upstream) fanout(e mqtt.Event) {
 	for _, s := range ss {
 		s.deliver(m, 1)
 	}
+}
+
+// sendState gives s, which just subscribed to filter, the state of u's
+// connection at once, as a retained message on EventsTopic: the payload
+// of the latest event, or one made from the client's State when the
+// Server has seen none yet (the client connected before Add). It is sent
+// under u.mu, so that a newer event fanned out meanwhile comes after it.
+func (u *upstream) sendState(s *session, filter string) {
+	if !topic.Match(filter, EventsTopic) {
+		return
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	payload := u.last
+	if payload == nil {
+		e := mqtt.Event{Kind: mqtt.EventStopped}
+		switch u.c.State() {
+		case mqtt.StateConnected:
+			e = mqtt.Event{Kind: mqtt.EventConnected, Negotiated: u.c.Negotiated()}
+		case mqtt.StateConnecting:
+			e.Kind = mqtt.EventConnecting
+		}
+		payload = encodeEvent(u.name, e)
+	}
+	s.deliver(&mqtt.Message{Topic: EventsTopic, Payload: payload, QoS: 1, Retain: true}, 1)
 }

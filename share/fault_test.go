@@ -87,7 +87,7 @@ func TestHungSecondary(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the hung secondary is still connected")
 	}
-	eventually(t, "its subscription released", func() bool { return srv.Holders("", "h/#") == 1 })
+	eventually(t, "its subscription released", func() bool { return srv.holders("", "h/#") == 1 })
 }
 
 // TestMalformed: garbage, a broken packet, and an unknown connection name

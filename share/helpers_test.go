@@ -25,6 +25,12 @@ const childEnv = "TERN_SHARE_CHILD"
 
 func TestMain(m *testing.M) {
 	if p := os.Getenv(childEnv); p != "" {
+		switch os.Getenv("TERN_SHARE_ROLE") {
+		case "publisher":
+			os.Exit(childPublisher(p, os.Getenv("TERN_SHARE_PREFIX")))
+		case "primary":
+			os.Exit(childPrimary(p, os.Getenv("TERN_SHARE_BROKER")))
+		}
 		os.Exit(childMain(p, os.Getenv("TERN_SHARE_FILTER")))
 	}
 	os.Exit(m.Run())
@@ -58,8 +64,16 @@ func childMain(path, filter string) int {
 // until it is; its output lines come on the channel.
 func startChild(t *testing.T, path, filter string) (*exec.Cmd, <-chan string) {
 	t.Helper()
+	return startProc(t, path, "TERN_SHARE_FILTER="+filter)
+}
+
+// startProc starts this test binary again as a child process with
+// childEnv=path and env, and waits until it prints "ready"; its later
+// output lines come on the channel.
+func startProc(t *testing.T, path string, env ...string) (*exec.Cmd, <-chan string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+path, "TERN_SHARE_FILTER="+filter)
+	cmd.Env = append(append(os.Environ(), childEnv+"="+path), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

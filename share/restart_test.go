@@ -28,7 +28,7 @@ func TestPrimaryRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv2.Close() })
-	eventually(t, "the subscription restored", func() bool { return srv2.Holders("", "r/#") == 1 })
+	eventually(t, "the subscription restored", func() bool { return srv2.holders("", "r/#") == 1 })
 	if err := obs.Publish(ctxT(t), &mqtt.Message{Topic: "r/x", Payload: []byte("x"), QoS: 1}); err != nil {
 		t.Fatal(err)
 	}

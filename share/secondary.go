@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/ternmq/mqtt"
 	"github.com/ternmq/mqtt/packet"
@@ -24,9 +25,11 @@ import (
 type Secondary struct {
 	c *mqtt.Client
 
-	mu   sync.Mutex // guards fns and next
-	fns  map[uint64]func(mqtt.Event)
-	next uint64
+	mu    sync.Mutex // guards fns, next, last and known
+	fns   map[uint64]func(mqtt.Event)
+	next  uint64
+	last  mqtt.Event    // the latest upstream event heard of
+	known chan struct{} // closed when the first one comes
 }
 
 // Dial connects to the primary listening on the unix socket path and
@@ -40,7 +43,7 @@ func Dial(ctx context.Context, path, name string, cfg mqtt.Config) (*Secondary, 
 	if err != nil {
 		return nil, fmt.Errorf("share: %w", err)
 	}
-	s := &Secondary{fns: map[uint64]func(mqtt.Event){}}
+	s := &Secondary{fns: map[uint64]func(mqtt.Event){}, known: make(chan struct{})}
 	cfg.Broker = "unix://" + abs
 	cfg.Servers = nil
 	cfg.Username = name
@@ -54,6 +57,15 @@ func Dial(ctx context.Context, path, name string, cfg mqtt.Config) (*Secondary, 
 		c.Close()
 		return nil, fmt.Errorf("share: subscribing to %s: %w", EventsTopic, err)
 	}
+	// The primary answers the subscription with the upstream's state:
+	// wait for it (a little), so that Upstream knows it on return.
+	wait := time.NewTimer(stateWait)
+	defer wait.Stop()
+	select {
+	case <-s.known:
+	case <-ctx.Done():
+	case <-wait.C:
+	}
 	return s, nil
 }
 
@@ -65,6 +77,12 @@ func (s *Secondary) onEvent(m *mqtt.Message) {
 		return
 	}
 	s.mu.Lock()
+	s.last = e
+	select {
+	case <-s.known:
+	default:
+		close(s.known)
+	}
 	ids := make([]uint64, 0, len(s.fns))
 	for id := range s.fns {
 		ids = append(ids, id)
@@ -80,10 +98,27 @@ func (s *Secondary) onEvent(m *mqtt.Message) {
 	}
 }
 
+// stateWait bounds how long Dial waits for the upstream's state.
+const stateWait = 2 * time.Second
+
+// Upstream returns the latest event of the primary's connection to the
+// broker that s has heard of, and false before the first. The primary
+// tells a secondary the current state as soon as it subscribes to
+// EventsTopic, which Dial does (and waits for the answer) and the local
+// client does again after each reconnection to the primary: a program
+// can ask whether the broker is reachable without waiting for a change.
+func (s *Secondary) Upstream() (mqtt.Event, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last, s.last.Kind != 0
+}
+
 // Notify registers f to receive the events of the primary's connection
 // to the broker (not of the local connection to the primary: see Local),
 // on the local client's dispatcher goroutine, in order with message
-// deliveries. Event.Err wraps the sentinel error the primary's event did
+// deliveries. After a reconnection to the primary, f gets the upstream's
+// current state again (usually EventConnected, with no change upstream).
+// Event.Err wraps the sentinel error the primary's event did
 // (ErrConnectionLost, ...) and carries its text; Event.Negotiated, on
 // EventConnected, holds SessionPresent only. It returns the function that
 // deregisters f.

@@ -334,9 +334,10 @@ func (s *Server) Secondaries() []SecondaryStats {
 	return out
 }
 
-// Holders returns how many secondaries hold filter on the connection
+// holders returns how many secondaries hold filter on the connection
 // name ("" for the default): 0 when the upstream subscription is gone.
-func (s *Server) Holders(name, filter string) int {
+// Tests use it.
+func (s *Server) holders(name, filter string) int {
 	u := s.upstream(name)
 	if u == nil {
 		return 0

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -436,6 +437,11 @@ func (s *session) op(p packet.Packet) {
 			codes[i] = code
 		}
 		s.ctrl(&packet.Suback{PacketID: p.PacketID, ReasonCodes: codes})
+		for i, sub := range p.Subscriptions {
+			if !codes[i].IsError() && strings.HasPrefix(sub.Filter, "$tern/") {
+				s.up.sendState(s, sub.Filter)
+			}
+		}
 	case *packet.Unsubscribe:
 		codes := make([]packet.ReasonCode, len(p.Filters))
 		for i, f := range p.Filters {

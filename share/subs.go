@@ -26,9 +26,10 @@ type upstream struct {
 	srv  *Server
 	stop func() // deregisters the Notify callback
 
-	mu     sync.Mutex // guards subs and events
+	mu     sync.Mutex // guards subs, events and last
 	subs   map[string]*entry
 	events map[*session]string // secondaries holding a $tern/ filter -> the filter
+	last   []byte              // the EventsTopic payload of the latest event; nil before the first
 }
 
 // entry is one upstream subscription, shared by the secondaries that hold

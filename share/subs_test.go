@@ -29,7 +29,7 @@ func TestOverlapping(t *testing.T) {
 			t.Fatalf("subscribe %s: %v %v", x.filter, res, err)
 		}
 	}
-	if n := srv.Holders("", "a/#"); n != 2 {
+	if n := srv.holders("", "a/#"); n != 2 {
 		t.Fatalf("a/# holders %d, want 2", n)
 	}
 	pub := func(topic string) {
@@ -59,7 +59,7 @@ func TestOverlapping(t *testing.T) {
 	if _, err := s3.Unsubscribe(ctxT(t), "a/#"); err != nil {
 		t.Fatal(err)
 	}
-	if n := srv.Holders("", "a/#"); n != 0 {
+	if n := srv.holders("", "a/#"); n != 0 {
 		t.Fatalf("a/# holders %d, want 0", n)
 	}
 	// Gone at the broker: nothing reaches the primary's client.
@@ -125,7 +125,7 @@ func TestKilledSecondary(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd, lines := startChild(t, path, "k/#")
-	if n := srv.Holders("", "k/#"); n != 2 {
+	if n := srv.holders("", "k/#"); n != 2 {
 		t.Fatalf("holders %d, want 2", n)
 	}
 	const total = 200
@@ -146,6 +146,6 @@ func TestKilledSecondary(t *testing.T) {
 			t.Fatalf("message %d: %q", i, m.Payload)
 		}
 	}
-	eventually(t, "the killed secondary's subscription released", func() bool { return srv.Holders("", "k/#") == 1 })
+	eventually(t, "the killed secondary's subscription released", func() bool { return srv.holders("", "k/#") == 1 })
 	eventually(t, "one secondary left", func() bool { return len(srv.Secondaries()) == 1 })
 }

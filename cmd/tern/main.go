@@ -5,6 +5,7 @@
 //	tern rr      request and response over MQTT 5.0 (mosquitto_rr's flags)
 //	tern bench   load a broker with many clients (emqtt-bench's flags)
 //	tern demo    the seed application: a button that publishes, an LED that subscribes
+//	tern share   share one broker connection with other programs on a unix socket
 //
 // Run "tern --help" for the commands, and "tern COMMAND --help" for one
 // command's flags and examples.
@@ -86,6 +87,7 @@ var commands = []command{
 	{"rr", "send a request and print the response (MQTT 5.0), with mosquitto_rr's flags", runRR},
 	{"bench", "load a broker with many clients (pub, sub, conn), in the manner of emqtt-bench", runBench},
 	{"demo", "the seed application: a button that publishes, an LED that subscribes", runDemo},
+	{"share", "serve one broker connection to other programs on a unix socket (share serve)", runShare},
 }
 
 // planned are the subcommands of the CLI issue not written yet; naming one
@@ -129,6 +131,10 @@ Examples:
 
   # Two demos on one broker toggle each other's LED.
   tern demo --broker mqtt://localhost:1883
+
+  # One connection to the broker, shared with other programs on a socket.
+  tern share serve --socket /tmp/tern.sock -h broker.local
+  tern pub --unix /tmp/tern.sock -u main -t a/b -m hi -q 1
 
 From a clone of the repository, "go run ./cmd/tern demo" needs nothing else
 installed; "tern demo --listen 127.0.0.1:1883" is a broker for tern pub and
