@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/ternmq/mqtt/packet"
 	"github.com/ternmq/mqtt/topic"
-	"github.com/ternmq/mqtt/transport"
 )
 
 // tern bench is a load generator in the manner of emqtt-bench: N clients
@@ -256,10 +254,7 @@ func printBenchUsage(w io.Writer, kind string) {
 // line for all.
 func parseBench(kind string, args []string, getenv func(string) string, stdout, stderr io.Writer) (*benchOptions, int, bool) {
 	o := &benchOptions{kind: kind}
-	fail := func(err error) (*benchOptions, int, bool) {
-		fmt.Fprintf(stderr, "tern bench %s: %v\nRun \"tern bench %s --help\" for the flags and examples.\n", kind, err, kind)
-		return nil, exitUsage, false
-	}
+	fail := func(err error) (*benchOptions, int, bool) { return nil, usageError(stderr, "bench "+kind, err), false }
 	all := newLayered(benchFlags(o, kind))
 	if err := all.checkArgs(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -385,53 +380,11 @@ func (o *benchOptions) resolveBench(set func(string) int, getenv func(string) st
 // resolveBenchBroker works out o.broker from --url, --unix or -h and -p:
 // those set in the highest layer win; in the same layer they conflict.
 func (o *benchOptions) resolveBenchBroker(set func(string) int) error {
-	urlL, unixL, hostL := set("url"), set("unix"), max(set("h"), set("p"))
-	top := max(urlL, unixL, hostL)
-	if top > 0 && b2i(urlL == top)+b2i(unixL == top)+b2i(hostL == top) > 1 {
-		return fmt.Errorf("--url, --unix and -h/-p each name the broker: give one (%s gives several)", layerNames[top])
-	}
-	tlsFlags := o.conn.anyTLS() || o.osCerts || o.ssl
-	switch {
-	case top > 0 && urlL == top:
-		u, err := parseBrokerURL("--url", o.url)
-		if err != nil {
-			return err
-		}
-		if tlsFlags && !transport.IsTLS(u.Scheme) {
-			return fmt.Errorf("TLS flags given for %s://, which is not TLS: use mqtts:// (or wss://)", u.Scheme)
-		}
-		if u.User != nil {
-			if set("u") <= urlL {
-				o.username = u.User.Username()
-			}
-			if p, ok := u.User.Password(); ok && set("P") <= urlL {
-				o.password = p
-			}
-			u.User = nil
-		}
-		o.broker = u
-	case top > 0 && unixL == top:
-		if tlsFlags {
-			return errors.New("--unix: TLS flags given for a unix socket, which is not TLS")
-		}
-		o.broker = &url.URL{Scheme: "unix", Path: o.unix}
-	default:
-		if o.host == "" {
-			return errors.New("-h: give the broker's host name or address")
-		}
-		if o.port < 0 || o.port > 65535 {
-			return fmt.Errorf("-p %d: give a port from 1 to 65535", o.port)
-		}
-		scheme, port := "mqtt", o.port
-		if tlsFlags || port == 8883 {
-			scheme = "mqtts"
-		}
-		if port == 0 {
-			port = map[string]int{"mqtt": 1883, "mqtts": 8883}[scheme]
-		}
-		o.broker = &url.URL{Scheme: scheme, Host: net.JoinHostPort(o.host, strconv.Itoa(port))}
-	}
-	return nil
+	parse := func(s string) (*url.URL, error) { return parseBrokerURL("--url", s) }
+	u, err := pickBroker(set, "--url", parse, brokerFlags{url: o.url, unix: o.unix, host: o.host, port: o.port,
+		tls: o.conn.anyTLS() || o.osCerts || o.ssl}, &o.username, &o.password)
+	o.broker = u
+	return err
 }
 
 // parseBenchVersion parses -V: tern's names, and emqtt-bench's 3 (3.1)

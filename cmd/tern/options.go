@@ -2,7 +2,9 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/url"
@@ -165,57 +167,99 @@ func parseExpiry(s string) (uint32, error) {
 	return uint32(n), nil
 }
 
+// usageError prints err for the command cmd ("pub", "bench conn"), with
+// where to read its help, and returns exitUsage.
+func usageError(stderr io.Writer, cmd string, err error) int {
+	fmt.Fprintf(stderr, "tern %s: %v\nRun \"tern %s --help\" for the flags and examples.\n", cmd, err, cmd)
+	return exitUsage
+}
+
+// parseLayers parses args over the options file and the environment into
+// l for the command cmd, whose help help prints. If ok is false, the
+// command exits with code: the help was asked for, or the flags are wrong.
+func parseLayers(cmd string, l *layered, help func(io.Writer), args []string, getenv func(string) string, stdout, stderr io.Writer) (code int, ok bool) {
+	if err := l.parseAll(args, getenv, otherCommandHas); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			help(stdout)
+			return exitOK, false
+		}
+		return usageError(stderr, cmd, err), false
+	}
+	return 0, true
+}
+
 // resolveBroker works out o.broker from -L, --unix or -h and -p: the
 // ones set in the highest layer win; in the same layer they conflict.
 func (o *clientOptions) resolveBroker(l *layered) error {
-	urlL, unixL, hostL := l.set("L"), l.set("unix"), max(l.set("h"), l.set("p"))
+	parse := func(s string) (*url.URL, error) {
+		u, t, err := parseURLFlag(s)
+		o.urlTopic = t
+		return u, err
+	}
+	u, err := pickBroker(l.set, "-L", parse, brokerFlags{url: o.url, unix: o.unix, host: o.host, port: o.port,
+		tls: o.conn.anyTLS() || o.osCerts}, &o.username, &o.password)
+	o.broker = u
+	return err
+}
+
+// brokerFlags are the flags that name the broker.
+type brokerFlags struct {
+	url, unix, host string
+	port            int
+	tls             bool // TLS flags were given
+}
+
+// pickBroker works out the broker's URL from a URL flag (urlFlag, whose
+// value parse reads), --unix, or -h and -p, by the layers set says set
+// them: those set in the highest layer win; in the same layer they
+// conflict. The URL's user name and password go into *user and *pass when
+// -u and -P were not set in a higher layer.
+func pickBroker(set func(string) int, urlFlag string, parse func(string) (*url.URL, error), b brokerFlags, user, pass *string) (*url.URL, error) {
+	name := strings.TrimLeft(urlFlag, "-")
+	urlL, unixL, hostL := set(name), set("unix"), max(set("h"), set("p"))
 	top := max(urlL, unixL, hostL)
 	if top > 0 && b2i(urlL == top)+b2i(unixL == top)+b2i(hostL == top) > 1 {
-		return fmt.Errorf("-L, --unix and -h/-p each name the broker: give one (%s gives several)", layerNames[top])
+		return nil, fmt.Errorf("%s, --unix and -h/-p each name the broker: give one (%s gives several)", urlFlag, layerNames[top])
 	}
-	tlsFlags := o.conn.anyTLS() || o.osCerts
 	switch {
 	case top > 0 && urlL == top:
-		u, t, err := parseURLFlag(o.url)
+		u, err := parse(b.url)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		o.urlTopic = t
-		if o.osCerts && !transport.IsTLS(u.Scheme) {
-			return fmt.Errorf("--tls-use-os-certs given for %s://, which is not TLS: use mqtts://", u.Scheme)
+		if b.tls && !transport.IsTLS(u.Scheme) {
+			return nil, fmt.Errorf("TLS flags given for %s://, which is not TLS: use mqtts:// (or wss://)", u.Scheme)
 		}
 		if u.User != nil {
-			if l.set("u") <= urlL {
-				o.username = u.User.Username()
+			if set("u") <= urlL {
+				*user = u.User.Username()
 			}
-			if p, ok := u.User.Password(); ok && l.set("P") <= urlL {
-				o.password = p
+			if p, ok := u.User.Password(); ok && set("P") <= urlL {
+				*pass = p
 			}
 			u.User = nil
 		}
-		o.broker = u
+		return u, nil
 	case top > 0 && unixL == top:
-		if tlsFlags {
-			return errors.New("--unix: TLS flags given for a unix socket, which is not TLS")
+		if b.tls {
+			return nil, errors.New("--unix: TLS flags given for a unix socket, which is not TLS")
 		}
-		o.broker = &url.URL{Scheme: "unix", Path: o.unix}
-	default:
-		if o.host == "" {
-			return errors.New("-h: give the broker's host name or address")
-		}
-		if o.port < 0 || o.port > 65535 {
-			return fmt.Errorf("-p %d: give a port from 1 to 65535", o.port)
-		}
-		scheme, port := "mqtt", o.port
-		if tlsFlags || port == 8883 {
-			scheme = "mqtts"
-		}
-		if port == 0 {
-			port = map[string]int{"mqtt": 1883, "mqtts": 8883}[scheme]
-		}
-		o.broker = &url.URL{Scheme: scheme, Host: net.JoinHostPort(o.host, strconv.Itoa(port))}
+		return &url.URL{Scheme: "unix", Path: b.unix}, nil
 	}
-	return nil
+	if b.host == "" {
+		return nil, errors.New("-h: give the broker's host name or address")
+	}
+	if b.port < 0 || b.port > 65535 {
+		return nil, fmt.Errorf("-p %d: give a port from 1 to 65535", b.port)
+	}
+	scheme, port := "mqtt", b.port
+	if b.tls || port == 8883 {
+		scheme = "mqtts"
+	}
+	if port == 0 {
+		port = map[string]int{"mqtt": 1883, "mqtts": 8883}[scheme]
+	}
+	return &url.URL{Scheme: scheme, Host: net.JoinHostPort(b.host, strconv.Itoa(port))}, nil
 }
 
 var layerNames = [...]string{"", "the options file", "the environment", "the command line"}

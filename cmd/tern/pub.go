@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -88,16 +87,9 @@ func printPubUsage(w io.Writer) {
 func parsePub(args []string, getenv func(string) string, stdout, stderr io.Writer) (*pubOptions, int, bool) {
 	o := new(pubOptions)
 	l := newLayered(pubFlags(o))
-	fail := func(err error) (*pubOptions, int, bool) {
-		fmt.Fprintf(stderr, "tern pub: %v\nRun \"tern pub --help\" for the flags and examples.\n", err)
-		return nil, exitUsage, false
-	}
-	if err := l.parseAll(args, getenv, otherCommandHas); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printPubUsage(stdout)
-			return nil, exitOK, false
-		}
-		return fail(err)
+	fail := func(err error) (*pubOptions, int, bool) { return nil, usageError(stderr, "pub", err), false }
+	if code, ok := parseLayers("pub", l, printPubUsage, args, getenv, stdout, stderr); !ok {
+		return nil, code, false
 	}
 	if err := o.resolve(l, getenv, "connect", "publish", "disconnect", "will"); err != nil {
 		return fail(err)

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -91,16 +90,9 @@ func printRRUsage(w io.Writer) {
 func parseRR(args []string, getenv func(string) string, stdout, stderr io.Writer) (*rrOptions, int, bool) {
 	o := new(rrOptions)
 	l := newLayered(rrFlags(o))
-	fail := func(err error) (*rrOptions, int, bool) {
-		fmt.Fprintf(stderr, "tern rr: %v\nRun \"tern rr --help\" for the flags and examples.\n", err)
-		return nil, exitUsage, false
-	}
-	if err := l.parseAll(args, getenv, otherCommandHas); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printRRUsage(stdout)
-			return nil, exitOK, false
-		}
-		return fail(err)
+	fail := func(err error) (*rrOptions, int, bool) { return nil, usageError(stderr, "rr", err), false }
+	if code, ok := parseLayers("rr", l, printRRUsage, args, getenv, stdout, stderr); !ok {
+		return nil, code, false
 	}
 	if err := o.resolve(l, getenv, "connect", "publish", "subscribe", "unsubscribe", "disconnect", "will"); err != nil {
 		return fail(err)

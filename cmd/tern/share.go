@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -115,16 +114,9 @@ func runShare(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	o := new(shareOptions)
 	l := newLayered(shareFlags(o))
-	fail := func(err error) int {
-		fmt.Fprintf(stderr, "tern share serve: %v\nRun \"tern share serve --help\" for the flags and examples.\n", err)
-		return exitUsage
-	}
-	if err := l.parseAll(args[1:], os.Getenv, otherCommandHas); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printShareUsage(stdout)
-			return exitOK
-		}
-		return fail(err)
+	fail := func(err error) int { return usageError(stderr, "share serve", err) }
+	if code, ok := parseLayers("share serve", l, printShareUsage, args[1:], os.Getenv, stdout, stderr); !ok {
+		return code
 	}
 	if err := o.resolve(l, os.Getenv, "connect", "disconnect", "will"); err != nil {
 		return fail(err)

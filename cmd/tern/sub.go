@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -156,16 +155,9 @@ func parseWait(s string) (time.Duration, error) {
 func parseSub(args []string, getenv func(string) string, stdout, stderr io.Writer) (*subOptions, int, bool) {
 	o := new(subOptions)
 	l := newLayered(subFlags(o))
-	fail := func(err error) (*subOptions, int, bool) {
-		fmt.Fprintf(stderr, "tern sub: %v\nRun \"tern sub --help\" for the flags and examples.\n", err)
-		return nil, exitUsage, false
-	}
-	if err := l.parseAll(args, getenv, otherCommandHas); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printSubUsage(stdout)
-			return nil, exitOK, false
-		}
-		return fail(err)
+	fail := func(err error) (*subOptions, int, bool) { return nil, usageError(stderr, "sub", err), false }
+	if code, ok := parseLayers("sub", l, printSubUsage, args, getenv, stdout, stderr); !ok {
+		return nil, code, false
 	}
 	if err := o.resolve(l, getenv, "connect", "subscribe", "unsubscribe", "disconnect", "will"); err != nil {
 		return fail(err)
