@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ternmq/mqtt/internal/faultproxy"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/ternmq/mqtt"
 	"github.com/ternmq/mqtt/internal/brokertest"
+	"github.com/ternmq/mqtt/internal/faultproxy"
 )
 
 // childEnv sends this test binary, run again, to childMain: a secondary in
@@ -30,6 +31,8 @@ func TestMain(m *testing.M) {
 			os.Exit(childPublisher(p, os.Getenv("TERN_SHARE_PREFIX")))
 		case "primary":
 			os.Exit(childPrimary(p, os.Getenv("TERN_SHARE_BROKER")))
+		case "agent":
+			os.Exit(childAgent(p, os.Getenv("TERN_SHARE_EVENTS") != ""))
 		}
 		os.Exit(childMain(p, os.Getenv("TERN_SHARE_FILTER")))
 	}
@@ -72,9 +75,21 @@ func startChild(t *testing.T, path, filter string) (*exec.Cmd, <-chan string) {
 // output lines come on the channel.
 func startProc(t *testing.T, path string, env ...string) (*exec.Cmd, <-chan string) {
 	t.Helper()
+	cmd, _, lines := spawn(t, path, env...)
+	return cmd, lines
+}
+
+// spawn is startProc, and also returns the child's standard input: a
+// child that reads it ends when it is closed.
+func spawn(t *testing.T, path string, env ...string) (*exec.Cmd, io.WriteCloser, <-chan string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), childEnv+"="+path), env...)
 	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +114,7 @@ func startProc(t *testing.T, path string, env ...string) (*exec.Cmd, <-chan stri
 	case <-time.After(10 * time.Second):
 		t.Fatal("child not ready")
 	}
-	return cmd, lines
+	return cmd, in, lines
 }
 
 func ctxT(t *testing.T) context.Context {
