@@ -22,6 +22,40 @@ type shareOptions struct {
 	group               string
 	allowUIDs, allowGID idList
 	maxQueued           int
+	conns               connSpecs
+}
+
+// connSpecs is the repeatable --conn NAME=FILE flag: more connections, each
+// with its flags in an options file.
+type connSpecs []string
+
+func (c *connSpecs) String() string { return strings.Join(*c, ", ") }
+
+func (c *connSpecs) Set(s string) error {
+	name, path, ok := strings.Cut(s, "=")
+	if !ok || name == "" || path == "" {
+		return fmt.Errorf("%q: give NAME=FILE, FILE holding the connection's flags as an options file does", s)
+	}
+	*c = append(*c, s)
+	return nil
+}
+
+// extraConn reads the connection flags of one --conn NAME=FILE from FILE
+// (the format of the options file; the environment and the command line
+// do not apply).
+func extraConn(spec string, getenv func(string) string) (string, *clientOptions, error) {
+	name, path, _ := strings.Cut(spec, "=")
+	o := new(clientOptions)
+	f := newFlagSet("share serve")
+	o.define(f, "connect, disconnect, will")
+	l := newLayered(f)
+	if err := l.parseFile(path, true, otherCommandHas); err != nil {
+		return "", nil, fmt.Errorf("--conn %s: %v", name, err)
+	}
+	if err := o.resolve(l, getenv, "connect", "disconnect", "will"); err != nil {
+		return "", nil, fmt.Errorf("--conn %s: %v", name, err)
+	}
+	return name, o, nil
 }
 
 // idList is a repeatable flag of numeric IDs, also comma-separated.
@@ -56,8 +90,10 @@ connection, with its one client ID and identity. The connection reconnects
 by itself; the programs get its events on the topic $tern/events.
 
 A program picks the connection by its MQTT user name (--name); one with
-no user name gets it too. One serve process serves one connection: run one
-per broker connection, on sockets of their own. Secondaries connecting and
+no user name gets the first by name. --conn NAME=FILE adds a connection,
+with its flags (-h, -p, -L, --cafile, -u, -P...) in FILE, one a line as in
+the options file: one serve process can hold a device's connections to
+several brokers. Secondaries connecting and
 leaving, and the connection's losses and returns, are logged to standard
 error. It serves until Ctrl-C or SIGTERM.
 
@@ -71,6 +107,8 @@ Examples:
   tern sub --unix /run/tern.sock -u main -t 'cmd/#' -v    # a secondary
   tern pub --unix /run/tern.sock -t data -m 1 -q 1        # another
   mosquitto_sub --unix /run/tern.sock -t '$tern/events'   # the connection's events
+  tern share serve --socket /run/tern.sock -h broker.local --conn cloud=/etc/tern/cloud.conf
+  tern pub --unix /run/tern.sock -u cloud -t telemetry -m 1 -q 1
 
 Flags:
 `
@@ -86,6 +124,9 @@ func shareFlags(o *shareOptions) *flagSet {
 	})
 	f.add("allow-gid", "", func(n string) {
 		f.fs.Var(&o.allowGID, n, "let in only peers with these group `IDs` (comma-separated, repeatable)")
+	})
+	f.add("conn", "", func(n string) {
+		f.fs.Var(&o.conns, n, "serve another connection, `NAME=FILE`, its flags in FILE as in an options file (repeatable)")
 	})
 	f.intVar(&o.maxQueued, "max-queued", 1000, "the bound of each secondary's queue of `messages`: at it, QoS 0 is dropped, and QoS 1 or 2 disconnects the secondary")
 	o.clientOptions.define(f, "connect, disconnect, will")
@@ -130,11 +171,32 @@ func runShare(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return fail(fmt.Errorf("--max-queued %d: give a number of messages", o.maxQueued))
 	}
 
+	extra := map[string]*clientOptions{}
+	for _, spec := range o.conns {
+		name, co, err := extraConn(spec, os.Getenv)
+		if err != nil {
+			return fail(err)
+		}
+		if _, dup := extra[name]; dup || name == o.name {
+			return fail(fmt.Errorf("--conn %s: the name is taken", name))
+		}
+		extra[name] = co
+	}
+
 	sess := &session{cmd: "share", o: &o.clientOptions, stderr: stderr}
 	if code, ok := sess.connect(ctx, os.Getenv, true); !ok {
 		return code
 	}
 	defer sess.disconnect(ctx)
+	clients := map[string]*mqtt.Client{o.name: sess.client}
+	for name, co := range extra {
+		es := &session{cmd: "share " + name, o: co, stderr: stderr}
+		if code, ok := es.connect(ctx, os.Getenv, true); !ok {
+			return code
+		}
+		defer es.disconnect(ctx)
+		clients[name] = es.client
+	}
 	level := slog.LevelInfo
 	if o.quiet {
 		level = slog.LevelError + 1
@@ -145,7 +207,7 @@ func runShare(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		AllowGIDs: o.allowGID,
 		MaxQueued: o.maxQueued,
 		Logger:    slog.New(&lineHandler{w: stderr, prefix: "tern share: ", level: level}),
-	}, map[string]*mqtt.Client{o.name: sess.client})
+	}, clients)
 	if err != nil {
 		sess.errorf("%v", err)
 		return exitFailure
@@ -155,10 +217,15 @@ func runShare(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		sess.errorf("%v", strings.TrimPrefix(err.Error(), "share: "))
 		return exitFailure
 	}
-	n := sess.client.Negotiated()
 	if !o.quiet {
-		fmt.Fprintf(stderr, "tern share: connected to %s as %q; serving it as %q on %s\n",
-			o.broker.Redacted(), n.ClientID, o.name, o.socket)
+		for name, c := range clients {
+			u := o.broker
+			if co := extra[name]; co != nil {
+				u = co.broker
+			}
+			fmt.Fprintf(stderr, "tern share: connected to %s as %q; serving it as %q on %s\n",
+				u.Redacted(), c.Negotiated().ClientID, name, o.socket)
+		}
 	}
 	<-ctx.Done()
 	if !o.quiet {

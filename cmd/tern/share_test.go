@@ -57,6 +57,48 @@ func TestShareServe(t *testing.T) {
 	}
 }
 
+// TestShareServeTwoConnections: --conn NAME=FILE adds a connection whose
+// flags come from FILE; secondaries pick each by name, and each one's
+// messages go to its own broker.
+func TestShareServeTwoConnections(t *testing.T) {
+	mosq, mochi := brokertest.Mosquitto(t), brokertest.Mochi(t)
+	dir, err := os.MkdirTemp("", "tsh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "s")
+	conf := filepath.Join(dir, "cloud.conf")
+	hp := hostPort(t, mochi.URL)
+	if err := os.WriteFile(conf, []byte("# the other broker\n-h "+hp[1]+"\n-p "+hp[3]+"\n-V 311\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"share", "serve", "--socket", sock, "--name", "local", "--conn", "cloud=" + conf}, hostPort(t, mosq.URL)...)
+	serve := startTern(t, strings.NewReader(""), args...)
+	for end := time.Now().Add(waitDeadline); strings.Count(serve.errOut.String(), "serving it as") < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("tern share serve did not start both; stderr:\n%s", serve.errOut.String())
+		}
+	}
+	// Each secondary's messages reach the broker of its connection: a sub
+	// directly on each broker sees only its own.
+	direct := map[string]*runningTern{
+		"local": startSub(t, append([]string{"-t", "two/#", "-v", "-C", "1"}, hostPort(t, mosq.URL)...)...),
+		"cloud": startSub(t, append([]string{"-t", "two/#", "-v", "-C", "1"}, hostPort(t, mochi.URL)...)...),
+	}
+	for _, name := range []string{"local", "cloud"} {
+		pub(t, "", "--unix", sock, "-u", name, "-t", "two/"+name, "-m", "via "+name, "-q", "1")
+	}
+	for name, s := range direct {
+		if got, want := s.subOutput(t, 0), "two/"+name+" via "+name+"\n"; got != want {
+			t.Errorf("the %s broker got %q, want %q", name, got, want)
+		}
+	}
+	if r := tern(t, "", "share", "serve", "--socket", sock+"2", "--conn", "x=/nonexistent/file"); r.code != exitUsage {
+		t.Errorf("--conn with a missing file: exit %d, want %d; stderr:\n%s", r.code, exitUsage, r.stderr)
+	}
+}
+
 // TestShareUsage: the mistakes of tern share get a message and exit 2.
 func TestShareUsage(t *testing.T) {
 	for _, args := range [][]string{
