@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"io"
-	"log/slog"
 	"net"
 	"net/url"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/ternmq/mqtt"
+	"github.com/ternmq/mqtt/internal/brokertest"
 	"github.com/ternmq/mqtt/internal/certtest"
 	"github.com/ternmq/mqtt/packet"
 	"github.com/ternmq/mqtt/transport"
@@ -58,44 +57,6 @@ func (h *authorizerHook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Pack
 
 func (h *authorizerHook) OnACLCheck(*mochi.Client, string, bool) bool { return true }
 
-// startMochi starts a Mochi broker with only the hooks given (unlike
-// brokertest.Mochi, which lets everyone in before any hook is asked) and
-// returns its address.
-func startMochi(t *testing.T, hooks ...mochi.Hook) string {
-	s := mochi.New(&mochi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	for _, h := range hooks {
-		if err := s.AddHook(h, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Serve(); err != nil {
-		t.Fatal(err)
-	}
-	ln := listen(t)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				s.EstablishConnection("t", c)
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		s.Close()
-		wg.Wait()
-	})
-	return ln.Addr().String()
-}
-
 // TestCustomAuthorizer connects with a custom authorizer's signed token
 // over TLS on 443 with ALPN "mqtt", server authentication only, to a broker
 // that checks the user name's query string and the password.
@@ -113,7 +74,7 @@ func TestCustomAuthorizer(t *testing.T) {
 	front := startTLSFront(t, cs, &tls.Config{
 		Certificates: []tls.Certificate{serverCert(t, ca)},
 		NextProtos:   []string{ALPNCustomAuth},
-	}, startMochi(t, hook))
+	}, strings.TrimPrefix(brokertest.Mochi(t, hook).URL, "mqtt://"))
 	px := startProxy(t, cs, front.addr)
 	base := mqtt.Config{
 		ClientID: "device-7",

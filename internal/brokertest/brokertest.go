@@ -37,7 +37,9 @@ type Broker struct {
 
 // Mochi starts an in-process Mochi broker that lets every client in, with
 // the extra hooks given (to script a broker's fault), and stops it when the
-// test ends.
+// test ends. A hook that provides OnConnectAuthenticate replaces the
+// allow-all one, so that it decides who gets in; it must then answer
+// OnACLCheck too.
 func Mochi(t testing.TB, hooks ...mochi.Hook) *Broker {
 	t.Helper()
 	b, stop, err := StartMochi(hooks...)
@@ -52,11 +54,9 @@ func Mochi(t testing.TB, hooks ...mochi.Hook) *Broker {
 // with the extra hooks given, on a free port of 127.0.0.1, and returns it
 // with the function that stops it.
 func StartMochi(hooks ...mochi.Hook) (*Broker, func(), error) {
-	s := mochi.New(&mochi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	for _, h := range append([]mochi.Hook{new(auth.AllowHook)}, hooks...) {
-		if err := s.AddHook(h, nil); err != nil {
-			return nil, nil, err
-		}
+	s, err := newMochi(hooks...)
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := s.Serve(); err != nil {
 		return nil, nil, err
@@ -75,8 +75,8 @@ func StartMochi(hooks ...mochi.Hook) (*Broker, func(), error) {
 // socket, mqtt://host:port otherwise.
 func MochiOn(t testing.TB, ln net.Listener) *Broker {
 	t.Helper()
-	s := mochi.New(&mochi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
+	s, err := newMochi()
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Serve(); err != nil {
@@ -97,8 +97,8 @@ func MochiOn(t testing.TB, ln net.Listener) *Broker {
 // Mochi answers on every path.
 func MochiWebSocket(t testing.TB, tlsConfig *tls.Config) *Broker {
 	t.Helper()
-	s := mochi.New(&mochi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
+	s, err := newMochi()
+	if err != nil {
 		t.Fatal(err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -140,9 +140,40 @@ func MochiWebSocket(t testing.TB, tlsConfig *tls.Config) *Broker {
 	return &Broker{Name: "mochi", URL: scheme + "://" + addr + "/mqtt"}
 }
 
+// newMochi makes a Mochi server with the hooks given, and one that lets
+// every client in unless one of them authenticates.
+func newMochi(hooks ...mochi.Hook) (*mochi.Server, error) {
+	s := mochi.New(&mochi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	authenticates := false
+	for _, h := range hooks {
+		authenticates = authenticates || h.Provides(mochi.OnConnectAuthenticate)
+	}
+	if !authenticates {
+		hooks = append([]mochi.Hook{new(auth.AllowHook)}, hooks...)
+	}
+	for _, h := range hooks {
+		if err := s.AddHook(h, nil); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
 // serveMochi serves the connections ln accepts with s, and returns the
 // function that stops both.
 func serveMochi(s *mochi.Server, ln net.Listener) func() {
+	wait := acceptLoop(ln, func(c net.Conn) { _ = s.EstablishConnection("t", c) })
+	return func() {
+		ln.Close()
+		s.Close()
+		wait()
+	}
+}
+
+// acceptLoop runs handle, on a goroutine of its own, for each connection
+// ln accepts, until ln is closed; the returned function waits for the loop
+// and the handlers to end.
+func acceptLoop(ln net.Listener, handle func(net.Conn)) (wait func()) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -155,15 +186,11 @@ func serveMochi(s *mochi.Server, ln net.Listener) func() {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_ = s.EstablishConnection("t", c)
+				handle(c)
 			}()
 		}
 	}()
-	return func() {
-		ln.Close()
-		s.Close()
-		wg.Wait()
-	}
+	return wg.Wait
 }
 
 // Mosquitto starts Mosquitto with a temporary configuration: a listener on

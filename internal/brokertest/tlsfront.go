@@ -39,36 +39,23 @@ func TLSFront(t testing.TB, cfg *tls.Config, brokerURL string) *Front {
 	}
 	f.Addr = ln.Addr().String()
 	backend := strings.TrimPrefix(brokerURL, "mqtt://")
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				if c.(*tls.Conn).Handshake() != nil {
-					return
-				}
-				up, err := net.Dial("tcp", backend)
-				if err != nil {
-					return
-				}
-				defer up.Close()
-				done := make(chan struct{}, 2)
-				go func() { io.Copy(up, c); up.Close(); done <- struct{}{} }()
-				io.Copy(c, up)
-				c.Close()
-				<-done
-			}()
+	wait := acceptLoop(ln, func(c net.Conn) {
+		defer c.Close()
+		if c.(*tls.Conn).Handshake() != nil {
+			return
 		}
-	}()
+		up, err := net.Dial("tcp", backend)
+		if err != nil {
+			return
+		}
+		defer up.Close()
+		done := make(chan struct{})
+		go func() { io.Copy(up, c); up.Close(); close(done) }()
+		io.Copy(c, up)
+		c.Close()
+		<-done
+	})
+	t.Cleanup(func() { ln.Close(); wait() })
 	return f
 }
 
