@@ -244,7 +244,7 @@ func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
 	for i, v := range versions {
 		cp := c.connectPacket(v)
 		bu := *u // the hook may change the attempt's URL in place
-		a := Attempt{Number: attempt, Broker: &bu, Connect: cp, TLSConfig: c.s.tlsConfig().Clone()}
+		a := Attempt{Number: attempt, Broker: &bu, Connect: cp, TLSConfig: c.s.BaseTLSConfig().Clone()}
 		if f := c.s.BeforeConnect; f != nil {
 			if err := f(ctx, &a); err != nil {
 				return nil, fmt.Errorf("mqtt: BeforeConnect: %w", err)

@@ -382,12 +382,15 @@ func (s *settings) takeUser(u *url.URL) *url.URL {
 	return &r
 }
 
-// tlsConfig returns the TLS configuration attempts start from.
-func (s *settings) tlsConfig() *tls.Config {
-	if s.TLSConfig != nil {
-		return s.TLSConfig
+// BaseTLSConfig returns the TLS configuration connection attempts start
+// from (Attempt.TLSConfig is a clone of it): TLSConfig, or else the
+// TLSConfig of a *transport.Dialer given as Dialer; nil if neither is
+// set. Packages that fill a Config (cloud/aws, cloud/azure) start from it.
+func (cfg *Config) BaseTLSConfig() *tls.Config {
+	if cfg.TLSConfig != nil {
+		return cfg.TLSConfig
 	}
-	if td, ok := s.Dialer.(*transport.Dialer); ok {
+	if td, ok := cfg.Dialer.(*transport.Dialer); ok {
 		return td.TLSConfig
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/ternmq/mqtt"
-	"github.com/ternmq/mqtt/transport"
 )
 
 // ALPN protocol names AWS IoT Core tells connections on port 443 apart by
@@ -43,13 +42,10 @@ func regionOf(endpoint string) (string, bool) {
 }
 
 // baseTLS returns a clone of the TLS configuration base's attempts start
-// from (see mqtt.Attempt.TLSConfig), or a new one.
+// from (see mqtt.Config.BaseTLSConfig), or a new one.
 func baseTLS(base *mqtt.Config) *tls.Config {
-	if base.TLSConfig != nil {
-		return base.TLSConfig.Clone()
-	}
-	if td, ok := base.Dialer.(*transport.Dialer); ok && td.TLSConfig != nil {
-		return td.TLSConfig.Clone()
+	if tc := base.BaseTLSConfig(); tc != nil {
+		return tc.Clone()
 	}
 	return &tls.Config{}
 }

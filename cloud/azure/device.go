@@ -128,7 +128,7 @@ func (d *Device) SASToken(expiry time.Time) (string, error) {
 //     at the end with ModelID;
 //   - Password: nil; with a Key, each attempt's CONNECT gets a new SAS
 //     token valid for TokenTTL from then;
-//   - TLSConfig: a clone of base's (its roots, versions and the like kept),
+//   - TLSConfig: a clone of base.BaseTLSConfig() (its roots, versions and the like kept),
 //     or a new one, with Certificate added to its certificates;
 //   - BeforeConnect: with a Key, a hook that puts the token in the
 //     CONNECT, then calls base's own BeforeConnect, if any, which sees the
@@ -154,7 +154,8 @@ func (d *Device) Config(base mqtt.Config) (mqtt.Config, error) {
 	case ttl < time.Second:
 		return mqtt.Config{}, errors.New("azure: TokenTTL must be at least a second")
 	}
-	certInBase := base.TLSConfig != nil && (len(base.TLSConfig.Certificates) > 0 || base.TLSConfig.GetClientCertificate != nil)
+	btc := base.BaseTLSConfig()
+	certInBase := btc != nil && (len(btc.Certificates) > 0 || btc.GetClientCertificate != nil)
 	switch {
 	case len(d.Key) > 0 && d.Certificate != nil:
 		return mqtt.Config{}, errors.New("azure: set Key (SAS) or Certificate (X.509), not both")
@@ -179,10 +180,8 @@ func (d *Device) Config(base mqtt.Config) (mqtt.Config, error) {
 	cfg.Username = d.username()
 	cfg.Password = nil
 
-	var tc *tls.Config
-	if base.TLSConfig != nil {
-		tc = base.TLSConfig.Clone()
-	} else {
+	tc := base.BaseTLSConfig().Clone() // nil if base has none
+	if tc == nil {
 		tc = new(tls.Config)
 	}
 	if d.Certificate != nil {
