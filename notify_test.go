@@ -34,19 +34,35 @@ func TestNotify(t *testing.T) {
 	ev.waitFor(t, EventConnected) // Dial's, delivered before the Notify calls
 	stopA := c.Notify(record("a"))
 	stopB := c.Notify(record("b"))
-	px.Cut()
-	ev.waitFor(t, EventConnected)
+	// Registered last, it runs after a and b for each event: once it has
+	// seen a connection, so have they.
+	connected := make(chan struct{}, 10)
+	c.Notify(func(e Event) {
+		if e.Kind == EventConnected {
+			connected <- struct{}{}
+		}
+	})
+	next := func() {
+		t.Helper()
+		px.Cut()
+		select {
+		case <-connected:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no reconnection")
+		}
+	}
+	next()
 	stopA()
 	stopA() // twice is harmless
-	px.Cut()
-	ev.waitFor(t, EventConnected)
+	next()
 	stopB()
-	time.Sleep(10 * time.Millisecond) // the dispatcher has run the last event's callbacks
+	next()
 	mu.Lock()
 	got := strings.Join(order, " ")
 	mu.Unlock()
 	want := "cfg:connected cfg:disconnected a:disconnected b:disconnected cfg:connecting a:connecting b:connecting cfg:connected a:connected b:connected " +
-		"cfg:disconnected b:disconnected cfg:connecting b:connecting cfg:connected b:connected"
+		"cfg:disconnected b:disconnected cfg:connecting b:connecting cfg:connected b:connected " +
+		"cfg:disconnected cfg:connecting cfg:connected"
 	if got != want {
 		t.Fatalf("events:\n got %s\nwant %s", got, want)
 	}
